@@ -1,0 +1,59 @@
+"""Assembling the bot: database, forms, dispatcher and the feature modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from bot import onboarding
+from bot.clock import Clock, system_clock
+from bot.dispatcher import Dispatcher
+from bot.formrun import FormRunner
+from bot.register import Lang, describe_row_error, read_register
+from bot.settings import Settings
+from bot.storage.db import Database
+from bot.storage.facilities import UpsertOutcome
+from flows.model import FormRegistry
+
+SAMPLE_REGISTER = "sample_facilities.csv"
+
+
+@dataclass
+class Bot:
+    """Everything one running bot holds; channels drive `dispatcher`."""
+
+    settings: Settings
+    database: Database
+    dispatcher: Dispatcher
+    runner: FormRunner
+
+    async def close(self) -> None:
+        await self.database.close()
+
+
+async def build(settings: Settings, clock: Clock = system_clock) -> Bot:
+    """Open the database (applying migrations), load and check every form, install modules."""
+    forms = FormRegistry.builtin()
+    database = await Database.open(settings.db_path)
+    dispatcher = Dispatcher(database, forms, settings, clock)
+    runner = FormRunner(dispatcher)
+    onboarding.install(dispatcher, runner)
+    return Bot(settings, database, dispatcher, runner)
+
+
+def sample_register_path() -> str:
+    return str(resources.files("bot.data") / SAMPLE_REGISTER)
+
+
+async def import_register(
+    database: Database, path: str, now: datetime, lang: Lang = "vi"
+) -> tuple[dict[UpsertOutcome, int], list[str]]:
+    """Upsert every good row of a register file; returns counts and the bad rows, described."""
+    result = read_register(Path(path))
+    counts = dict.fromkeys(UpsertOutcome, 0)
+    async with database.transaction() as store:
+        for record in result.records:
+            counts[await store.facilities.upsert(record, now)] += 1
+    return counts, [describe_row_error(error, lang) for error in result.errors]

@@ -1,0 +1,330 @@
+"""`sxsh-bot`: run the bot, chat in the terminal, manage the register and invitations.
+
+Every error is one line on stderr and a non-zero exit. Output is in Vietnamese unless
+`--lang en` (or SXSH_LANG=en) is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.app import Bot, build, import_register, sample_register_path
+from bot.channels.console import CONSOLE, ConsoleChannel
+from bot.clock import show_date, system_clock
+from bot.geo import communes, find_commune, find_sector
+from bot.i18n import LANGUAGES, tr
+from bot.invitations import deep_link, display, issue
+from bot.register import Lang, RegisterFileError, describe
+from bot.settings import Settings
+from flows.model import FormError
+
+DEMO_DB = "sxsh-demo.db"
+DEMO_FACILITY = "DEMO01"
+CONSOLE_USER = "local"
+
+
+class CliError(Exception):
+    """A problem to report in one line."""
+
+
+def _language(argv: Sequence[str]) -> str:
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv) and argv[index + 1] in LANGUAGES:
+            return argv[index + 1]
+        if arg.startswith("--lang=") and arg[7:] in LANGUAGES:
+            return arg[7:]
+    env = os.environ.get("SXSH_LANG", "vi")
+    return env if env in LANGUAGES else "vi"
+
+
+def build_parser(lang: str) -> argparse.ArgumentParser:
+    def t(msgid: str) -> str:
+        return tr(lang, msgid)
+
+    parser = argparse.ArgumentParser(
+        prog="sxsh-bot",
+        description=t(
+            "Cleaner Production (SXSH) assistant of the Lạng Sơn Department of Industry and Trade."
+        ),
+    )
+    parser.add_argument(
+        "--db", type=Path, help=t("the SQLite database file (default: SXSH_DB_PATH or sxsh.db)")
+    )
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, default=lang, help=t("language of messages: vi or en")
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    commands.add_parser("run", help=t("run the Telegram bot (long polling)"))
+
+    chat = commands.add_parser("chat", help=t("chat with the bot in this terminal"))
+    chat.add_argument(
+        "--facility", metavar="CODE", help=t("link the terminal user to this facility")
+    )
+    chat.add_argument(
+        "--demo",
+        action="store_true",
+        help=t("use a demo database with sample facilities, linked to DEMO01"),
+    )
+
+    facilities = commands.add_parser("facilities", help=t("the register of facilities"))
+    facility_commands = facilities.add_subparsers(dest="facilities_command", metavar="ACTION")
+    facility_commands.required = True
+    do_import = facility_commands.add_parser(
+        "import", help=t("import or update facilities from a CSV or XLSX file")
+    )
+    do_import.add_argument("file", type=Path)
+    do_list = facility_commands.add_parser("list", help=t("list facilities"))
+    do_list.add_argument("--commune", help=t("commune name or code"))
+    do_list.add_argument("--sector", help=t("VSIC division, e.g. C23"))
+
+    invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
+    invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
+    invite.add_argument("--days", type=int, help=t("days until the invitation expires"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    lang = _language(args_list)
+    parser = build_parser(lang)
+    args = parser.parse_args(args_list)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = _settings(args)
+        handler = COMMANDS[args.command]
+        return asyncio.run(handler(settings, args))
+    except (CliError, FormError) as error:
+        print(f"sxsh-bot: {error}", file=sys.stderr)
+        return 2
+    except RegisterFileError as error:
+        print(f"sxsh-bot: {describe(error, args.lang)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "SXSH_" + str(first["loc"][0]).upper() if first["loc"] else "SXSH_*"
+        raise CliError(f"{name}: {first['msg']}") from error
+    if getattr(args, "demo", False) and args.db is None and "SXSH_DB_PATH" not in os.environ:
+        settings.db_path = Path(DEMO_DB)
+    if args.db is not None:
+        settings.db_path = args.db
+    return settings
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.telegram import TelegramChannel
+
+    if settings.telegram_token is None:
+        raise CliError(
+            tr(
+                args.lang,
+                "set SXSH_TELEGRAM_TOKEN (the token from @BotFather) to run "
+                "the Telegram bot; try `sxsh-bot chat --demo` without one",
+            )
+        )
+    bot = await build(settings)
+    channel = TelegramChannel(
+        bot.dispatcher,
+        settings.telegram_token.get_secret_value(),
+        settings.telegram_base_url,
+        poll_timeout=settings.telegram_poll_timeout,
+        send_rate=settings.send_rate,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await channel.start()
+        print(tr(args.lang, "The bot is running. Press Ctrl+C to stop."), flush=True)
+        await stop.wait()
+    finally:
+        await channel.stop()
+        await bot.close()
+    return 0
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await build(settings)
+    try:
+        facility_code = args.facility
+        if args.demo:
+            await _ensure_demo_register(bot)
+            facility_code = facility_code or DEMO_FACILITY
+        if facility_code:
+            await _link_console_user(bot, facility_code, args.lang)
+        channel = ConsoleChannel(bot.dispatcher, CONSOLE_USER, read=lambda: input("> "))
+        print(tr(args.lang, "Type your answers; /help lists the commands, /quit leaves."))
+        await channel.run()
+    finally:
+        await bot.close()
+    return 0
+
+
+async def _ensure_demo_register(bot: Bot) -> None:
+    async with bot.database.snapshot() as store:
+        known = await store.facilities.by_code(DEMO_FACILITY)
+    if known is None:
+        await import_register(bot.database, sample_register_path(), system_clock())
+
+
+async def _link_console_user(bot: Bot, facility_code: str, lang: str) -> None:
+    now = system_clock()
+    async with bot.database.transaction() as store:
+        facility = await store.facilities.by_code(facility_code)
+        if facility is None:
+            raise CliError(
+                tr(
+                    lang,
+                    "no facility with code {code}; see `sxsh-bot facilities list`",
+                    code=facility_code,
+                )
+            )
+        user = await store.users.get_or_create(CONSOLE, CONSOLE_USER, CONSOLE_USER, None, now)
+        if user.facility_id != facility.id:
+            await store.users.link(user.id, facility.id, now)
+        await store.users.set_language(user.id, lang)
+
+
+async def _facilities(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await build(settings)
+    try:
+        if args.facilities_command == "import":
+            return await _facilities_import(bot, args)
+        return await _facilities_list(bot, args)
+    finally:
+        await bot.close()
+
+
+async def _facilities_import(bot: Bot, args: argparse.Namespace) -> int:
+    if not args.file.exists():
+        raise CliError(tr(args.lang, "file not found: {path}", path=args.file))
+    lang: Lang = "en" if args.lang == "en" else "vi"
+    counts, errors = await import_register(bot.database, str(args.file), system_clock(), lang)
+    for line in errors:
+        print(line)
+    from bot.storage.facilities import UpsertOutcome
+
+    print(
+        tr(
+            args.lang,
+            "{inserted} added, {updated} updated, {unchanged} unchanged, {errors} rows with errors",
+            inserted=counts[UpsertOutcome.INSERTED],
+            updated=counts[UpsertOutcome.UPDATED],
+            unchanged=counts[UpsertOutcome.UNCHANGED],
+            errors=len(errors),
+        )
+    )
+    return 1 if errors else 0
+
+
+async def _facilities_list(bot: Bot, args: argparse.Namespace) -> int:
+    commune_code = sector_code = None
+    if args.commune:
+        commune = find_commune(args.commune)
+        if commune is None:
+            raise CliError(tr(args.lang, "unknown commune: {value}", value=args.commune))
+        commune_code = commune.code
+    if args.sector:
+        sector = find_sector(args.sector)
+        if sector is None:
+            raise CliError(tr(args.lang, "unknown sector: {value}", value=args.sector))
+        sector_code = sector.code
+    async with bot.database.snapshot() as store:
+        found = await store.facilities.list(commune=commune_code, sector=sector_code)
+    names = {commune.code: commune.name for commune in communes()}
+    for facility in found:
+        print(
+            f"{facility.code}\t{facility.name}\t{names.get(facility.commune_code, '')}\t"
+            f"{facility.sector_code}\t{facility.size_class}"
+        )
+    print(tr(args.lang, "{count} facilities", count=len(found)))
+    return 0
+
+
+async def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    username = settings.telegram_bot_username or await _bot_username(settings, args.lang)
+    days = args.days or settings.invitation_days
+    bot = await build(settings)
+    now = system_clock()
+    try:
+        async with bot.database.transaction() as store:
+            issued = []
+            for code in args.codes:
+                facility = await store.facilities.by_code(code)
+                if facility is None:
+                    raise CliError(
+                        tr(
+                            args.lang,
+                            "no facility with code {code}; see `sxsh-bot facilities list`",
+                            code=code,
+                        )
+                    )
+                invitation, expires = await issue(store, facility.id, now, days)
+                issued.append((facility, invitation, expires))
+    finally:
+        await bot.close()
+    for facility, invitation, expires in issued:
+        link = deep_link(username, invitation) if username else ""
+        until = tr(args.lang, "expires {date}", date=show_date(expires, settings.zone))
+        print(f"{facility.code}\t{facility.name}\t{display(invitation)}\t{until}\t{link}")
+    if not username:
+        print(
+            tr(
+                args.lang,
+                "No Telegram links: set SXSH_TELEGRAM_BOT_USERNAME (or "
+                "SXSH_TELEGRAM_TOKEN) to print them.",
+            ),
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def _bot_username(settings: Settings, lang: str) -> str | None:
+    if settings.telegram_token is None:
+        return None
+    from telegram import Bot as TelegramBot
+    from telegram.error import TelegramError
+
+    try:
+        async with TelegramBot(
+            settings.telegram_token.get_secret_value(), base_url=settings.telegram_base_url
+        ) as telegram_bot:
+            return telegram_bot.username
+    except TelegramError as error:
+        print(
+            tr(lang, "Could not ask Telegram for the bot's name ({error}).", error=error),
+            file=sys.stderr,
+        )
+        return None
+
+
+Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Handler] = {
+    "run": _run,
+    "chat": _chat,
+    "facilities": _facilities,
+    "invite": _invite,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""What every repository shares: a connection and small typed fetch helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import aiosqlite
+
+Params = Iterable[object]
+
+
+class Repository:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Runs a statement; returns the number of rows it changed."""
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Runs an INSERT; returns the new row id."""
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            row_id = cursor.lastrowid
+        if row_id is None:
+            raise RuntimeError("the insert returned no row id")
+        return row_id

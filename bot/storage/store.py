@@ -1,0 +1,23 @@
+"""The repositories of one transaction, bound to its connection."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.storage.drafts import DraftRepository
+from bot.storage.facilities import FacilityRepository
+from bot.storage.invitations import InvitationRepository
+from bot.storage.sessions import SessionRepository
+from bot.storage.updates import UpdateRepository
+from bot.storage.users import UserRepository
+
+
+class Store:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+        self.facilities = FacilityRepository(connection)
+        self.users = UserRepository(connection)
+        self.invitations = InvitationRepository(connection)
+        self.updates = UpdateRepository(connection)
+        self.drafts = DraftRepository(connection)
+        self.sessions = SessionRepository(connection)
