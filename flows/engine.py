@@ -185,8 +185,17 @@ def effective_answers(
     return values
 
 
+def canonical_decimal(number: Decimal) -> Decimal:
+    """75.00 -> 75 and 20.50 -> 20.5, never 1E+2: one spelling per value when stored."""
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
+
+
 def _as_value(result: object) -> Value:
-    if isinstance(result, bool | Decimal | str) or result is None:
+    if isinstance(result, Decimal):
+        return canonical_decimal(result)
+    if isinstance(result, bool | str) or result is None:
         return result
     if isinstance(result, int):
         return Decimal(result)
