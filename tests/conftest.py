@@ -12,6 +12,7 @@ import pytest
 from bot.app import Bot, build, import_register, sample_register_path
 from bot.invitations import issue
 from bot.settings import Settings
+from tests.support.telegram_harness import TelegramHarness
 
 # 09:00 on 1 December 2026 in Vietnam.
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -58,3 +59,10 @@ async def invitation_for(bot: Bot, facility_code: str, now: datetime, days: int 
         assert facility is not None
         code, _expires = await issue(store, facility.id, now, days)
     return code
+
+
+@pytest.fixture
+async def telegram(settings: Settings, clock: FakeClock) -> AsyncIterator[TelegramHarness]:
+    """The real Application polling a loopback Bot API server, sample register loaded."""
+    async with TelegramHarness.started(settings, clock) as harness:
+        yield harness

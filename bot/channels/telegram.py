@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -30,6 +31,10 @@ from bot.i18n import LANGUAGES, tr
 from bot.messages import Inbound, Outbound, split_text
 
 log = logging.getLogger(__name__)
+
+# Durations as timedelta, the behaviour python-telegram-bot will make the default; opting in
+# keeps its rate limiter from warning on every RetryAfter.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 TELEGRAM = "telegram"
 TEXT_LIMIT = 4096
@@ -88,6 +93,8 @@ class TelegramChannel:
         self.dispatcher = dispatcher
         self.poll_timeout = poll_timeout
         self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Updates fully handled (replies sent); read by monitoring and by the tests.
+        self.updates_handled = 0
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
@@ -140,14 +147,17 @@ class TelegramChannel:
         if not isinstance(update, Update):
             return
         inbound = inbound_from_update(update)
-        if inbound is None:
-            return
-        async with self._chat_locks[inbound.chat_id]:
-            replies = await self.dispatcher.handle(inbound)
-            if update.callback_query is not None:
-                await self._answer_callback(update)
-            for reply in replies:
-                await self.send(reply)
+        try:
+            if inbound is None:
+                return
+            async with self._chat_locks[inbound.chat_id]:
+                replies = await self.dispatcher.handle(inbound)
+                if update.callback_query is not None:
+                    await self._answer_callback(update)
+                for reply in replies:
+                    await self.send(reply)
+        finally:
+            self.updates_handled += 1
 
     async def _answer_callback(self, update: Update) -> None:
         query = update.callback_query
@@ -212,18 +222,17 @@ class TelegramChannel:
                 raise
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Retry network failures with a growing pause; other errors go to the caller."""
+        """Retry network failures with a growing pause; other errors go to the caller.
+
+        `RetryAfter` is handled by python-telegram-bot's rate limiter, which waits as long
+        as Telegram asks and tries again; it only reaches this loop once that gave up.
+        """
         delay = 0.5
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 return await call()
-            except RetryAfter as error:
-                if attempt == SEND_ATTEMPTS:
-                    raise
-                wait = error.retry_after
-                await asyncio.sleep(
-                    wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-                )
+            except RetryAfter:
+                raise
             except (TimedOut, NetworkError) as error:
                 if isinstance(error, BadRequest | Forbidden) or attempt == SEND_ATTEMPTS:
                     raise
