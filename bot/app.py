@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from bot import onboarding
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
+from bot.messages import Outbound
 from bot.register import Lang, describe_row_error, read_register
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -18,6 +20,14 @@ from bot.storage.facilities import UpsertOutcome
 from flows.model import FormRegistry
 
 SAMPLE_REGISTER = "sample_facilities.csv"
+
+
+class Sender(Protocol):
+    """A channel that can deliver a reply outside a conversation (reminders, broadcasts)."""
+
+    async def send(self, outbound: Outbound) -> bool:
+        """Deliver it; False if the chat cannot be reached (it is then marked so)."""
+        ...
 
 
 @dataclass
@@ -28,6 +38,8 @@ class Bot:
     database: Database
     dispatcher: Dispatcher
     runner: FormRunner
+    # Running channels by name ("telegram", "zalo"), for messages the bot starts itself.
+    senders: dict[str, Sender] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.database.close()

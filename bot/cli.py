@@ -148,6 +148,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         poll_timeout=settings.telegram_poll_timeout,
         send_rate=settings.send_rate,
     )
+    bot.senders["telegram"] = channel
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -211,7 +211,10 @@ class Dispatcher:
 
     async def _route_command(self, turn: Turn, text: str) -> None:
         head, _, argument = text[1:].partition(" ")
-        name = head.split("@", 1)[0].lower()
+        await self.run_command(turn, head.split("@", 1)[0].lower(), argument.strip())
+
+    async def run_command(self, turn: Turn, name: str, argument: str = "") -> None:
+        """Run a command as if typed; buttons use this through the "cmd:" prefix."""
         command = self.commands.get(name)
         if command is None:
             turn.reply(
@@ -221,10 +224,15 @@ class Dispatcher:
         if command.needs_link and turn.user.facility_id is None:
             turn.reply(not_linked_message(turn))
             return
-        await command.handler(turn, argument.strip())
+        await command.handler(turn, argument)
 
     async def _route_callback(self, turn: Turn, data: str) -> None:
         prefix, _, rest = data.partition(":")
+        if prefix == "cmd":
+            # "cmd:report" or "cmd:report:2025": a button standing for a typed command.
+            name, _, argument = rest.partition(":")
+            await self.run_command(turn, name, argument)
+            return
         handler = self.callbacks.get(prefix)
         if handler is None:
             turn.reply(stale_message(turn))

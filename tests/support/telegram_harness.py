@@ -57,6 +57,7 @@ class TelegramHarness:
             bot.dispatcher, server.token, server.base_url, poll_timeout=1, send_rate=1000
         )
         await channel.start()
+        bot.senders["telegram"] = channel
         return bot, channel
 
     async def shutdown(self) -> None:
