@@ -45,9 +45,14 @@ class Bot:
         await self.database.close()
 
 
-async def build(settings: Settings, clock: Clock = system_clock) -> Bot:
-    """Open the database (applying migrations), load and check every form, install modules."""
-    forms = FormRegistry.builtin()
+async def build(
+    settings: Settings, clock: Clock = system_clock, forms: FormRegistry | None = None
+) -> Bot:
+    """Open the database (applying migrations), load and check every form, install modules.
+
+    `forms` replaces the built-in forms (tests use it to run stand-in forms).
+    """
+    forms = forms or FormRegistry.builtin()
     database = await Database.open(settings.db_path)
     dispatcher = Dispatcher(database, forms, settings, clock)
     runner = FormRunner(dispatcher)
