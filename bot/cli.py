@@ -92,7 +92,31 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
     invite.add_argument("--days", type=int, help=t("days until the invitation expires"))
+    _accept_common_options_everywhere(parser, t)
     return parser
+
+
+def _accept_common_options_everywhere(
+    parser: argparse.ArgumentParser, t: Callable[[str], str]
+) -> None:
+    """Let --db and --lang follow any subcommand too (`sxsh-bot chat --lang en`)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for subparser in action.choices.values():
+            subparser.add_argument(
+                "--db",
+                type=Path,
+                default=argparse.SUPPRESS,
+                help=t("the SQLite database file (default: SXSH_DB_PATH or sxsh.db)"),
+            )
+            subparser.add_argument(
+                "--lang",
+                choices=LANGUAGES,
+                default=argparse.SUPPRESS,
+                help=t("language of messages: vi or en"),
+            )
+            _accept_common_options_everywhere(subparser, t)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
