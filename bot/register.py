@@ -15,12 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from bot import geo
 from flows.textmatch import fold
@@ -444,6 +444,10 @@ def _is_blank(row: Sequence[object]) -> bool:
     return all(_text(cell) == "" for cell in row)
 
 
+_UNKNOWN_KEYS = {"commune": "unknown_commune", "sector": "unknown_sector", "size": "bad_size"}
+T = TypeVar("T")
+
+
 def _check_row(
     line: int,
     row: Sequence[object],
@@ -472,31 +476,25 @@ def _check_row(
     if tax_code and not _TAX_CODE.match(tax_code):
         problems.append(RowProblem("bad_tax_code", {"value": tax_code}))
 
-    commune_text = _text(raw("commune"))
-    commune = geo.find_commune(commune_text) if commune_text else None
-    if not commune_text:
-        problems.append(RowProblem("missing_commune"))
-    elif commune is None:
-        problems.append(RowProblem("unknown_commune", {"value": commune_text}))
+    def required(column: Column, lookup: Callable[[str], T | None], kind: str) -> T | None:
+        """A required column read through `lookup`: missing and unknown values are problems."""
+        text = _text(raw(column))
+        found = lookup(text) if text else None
+        if not text:
+            problems.append(RowProblem(f"missing_{kind}"))
+        elif found is None:
+            problems.append(RowProblem(_UNKNOWN_KEYS[kind], {"value": text}))
+        return found
+
+    commune = required("commune", geo.find_commune, "commune")
 
     district_text = _text(raw("former_district"))
     former_district = geo.find_former_district(district_text) if district_text else None
     if district_text and former_district is None:
         problems.append(RowProblem("unknown_former_district", {"value": district_text}))
 
-    sector_text = _text(raw("sector"))
-    sector = geo.find_sector(sector_text) if sector_text else None
-    if not sector_text:
-        problems.append(RowProblem("missing_sector"))
-    elif sector is None:
-        problems.append(RowProblem("unknown_sector", {"value": sector_text}))
-
-    size_text = _text(raw("size_class"))
-    size_class = parse_size_class(size_text) if size_text else None
-    if not size_text:
-        problems.append(RowProblem("missing_size"))
-    elif size_class is None:
-        problems.append(RowProblem("bad_size", {"value": size_text}))
+    sector = required("sector", geo.find_sector, "sector")
+    size_class = required("size_class", parse_size_class, "size")
 
     phone: str | None = None
     if _text(raw("phone")):
