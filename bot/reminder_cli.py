@@ -18,7 +18,7 @@ from bot.settings import Settings
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M")
 
 RECIPIENT_VERDICTS = {
-    Verdict.DUE: N_("will be reminded now: {days} days left; report {status}"),
+    Verdict.DUE: N_("will be reminded now: {days} day(s) left; report {status}"),
     Verdict.WAITING_FOR_WINDOW: N_("will be reminded at {time}; report {status}"),
     Verdict.NOTHING_DUE: N_("no reminder due now; report {status}"),
     Verdict.SUBMITTED: N_("not reminded: the report is submitted"),
@@ -140,7 +140,7 @@ def plan_lines(full: FullPlan, lang: str) -> list[str]:
         lines.append(
             tr(
                 lang,
-                "At {time}: the reminder {days} days before the deadline is due.",
+                "At {time}: the reminder {days} day(s) before the deadline is due.",
                 time=when,
                 days=plan.days_before,
             )
@@ -149,7 +149,7 @@ def plan_lines(full: FullPlan, lang: str) -> list[str]:
         lines.append(
             tr(
                 lang,
-                "At {time}: the reminder {days} days before the deadline is due; it goes out "
+                "At {time}: the reminder {days} day(s) before the deadline is due; it goes out "
                 "at {next}.",
                 time=when,
                 days=plan.days_before,
@@ -256,8 +256,8 @@ async def _send_due(settings: Settings, lang: str) -> int:
     print(
         tr(
             lang,
-            "{sent} reminders sent, {failed} failed (tried again on the next run), "
-            "{unreachable} users unreachable; {digests} staff summaries sent.",
+            "Reminders sent: {sent}; failed: {failed} (tried again on the next run); "
+            "users unreachable: {unreachable}; staff summaries sent: {digests}.",
             sent=report.sent,
             failed=report.failed,
             unreachable=report.unreachable,

@@ -281,7 +281,8 @@ def schedule_reminders(
     return job_queue.run_repeating(
         run_job,
         interval=timedelta(minutes=bot.settings.reminder_interval_minutes),
-        first=timedelta(0),
+        # A start-up run: APScheduler would skip a first run dated "now" as already past.
+        first=timedelta(seconds=1),
         name=JOB_NAME,
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
