@@ -91,11 +91,11 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     do_list.add_argument("--commune", help=t("commune name or code"))
     do_list.add_argument("--sector", help=t("VSIC division, e.g. C23"))
 
+    reminder_cli.add_parser(commands, lang)
+
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
     invite.add_argument("--days", type=int, help=t("days until the invitation expires"))
-
-    reminder_cli.add_parser(commands, lang)
     return parser
 
 

@@ -242,8 +242,8 @@ async def _send_due(settings: Settings, lang: str) -> int:
     finally:
         await channel.application.shutdown()
         await bot.close()
-    schedule = ReminderSchedule.from_settings(settings)
-    if not schedule.in_window(bot.dispatcher.clock()):
+    if report.outside_window:
+        schedule = ReminderSchedule.from_settings(settings)
         print(
             tr(
                 lang,

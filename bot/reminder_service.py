@@ -85,6 +85,8 @@ class RunReport:
     # Due in the plan, but no longer when claimed (submitted meanwhile, another run, …).
     skipped: int = 0
     digests: int = 0
+    # Nothing is sent outside the sending window; the run stopped there.
+    outside_window: bool = False
 
     def count(self, status: DeliveryStatus) -> None:
         if status is DeliveryStatus.SENT:
@@ -171,6 +173,7 @@ async def run_reminders(bot: Bot, *, workers: int | None = None) -> RunReport:
     schedule = ReminderSchedule.from_settings(bot.settings)
     now = bot.dispatcher.clock()
     if not schedule.in_window(now):
+        report.outside_window = True
         return report
     plan = await plan_now(bot, now, frozenset(bot.senders))
     pending = deque(plan.reminders.due)
@@ -179,9 +182,7 @@ async def run_reminders(bot: Bot, *, workers: int | None = None) -> RunReport:
         while pending:
             await _send_reminder(bot, pending.popleft(), report)
 
-    # Enough sends in flight to reach the rate limit over a slow network; the channel's
-    # rate limiter does the pacing.
-    count = workers or max(4, min(64, ceil(bot.settings.send_rate)))
+    count = workers or fan_out_workers(bot.settings.send_rate)
     await asyncio.gather(*(work() for _ in range(count)))
     if plan.digest is not None:
         for decision in plan.staff:
@@ -197,6 +198,12 @@ async def run_reminders(bot: Bot, *, workers: int | None = None) -> RunReport:
             report.digests,
         )
     return report
+
+
+def fan_out_workers(send_rate: float) -> int:
+    """Enough sends in flight to reach the rate limit over a slow network (a second per
+    message); the channel's rate limiter does the pacing."""
+    return max(4, min(64, ceil(send_rate)))
 
 
 async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None:
