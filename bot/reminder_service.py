@@ -222,7 +222,8 @@ async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None
         reminder = fresh[0]
         await store.reminders.claim(reminder.key, now)
     status = await _deliver(bot, reminder.recipient.user, reminder_message(reminder))
-    await _finish(bot, reminder.key, status, report)
+    await _finish(bot, reminder.key, status)
+    report.count(status)
 
 
 async def _send_digest(bot: Bot, user: ChatUser, digest: StaffDigest, report: RunReport) -> None:
@@ -240,9 +241,11 @@ async def _send_digest(bot: Bot, user: ChatUser, digest: StaffDigest, report: Ru
         await store.reminders.claim(key, now)
     outbound = Outbound(chat_id=current.chat_id, text=digest_text(current.language, digest))
     status = await _deliver(bot, current, outbound)
-    await _finish(bot, key, status, report)
+    await _finish(bot, key, status)
     if status is DeliveryStatus.SENT:
         report.digests += 1
+    else:
+        report.count(status)
 
 
 async def _deliver(bot: Bot, user: ChatUser, outbound: Outbound) -> DeliveryStatus:
@@ -265,10 +268,9 @@ async def _deliver(bot: Bot, user: ChatUser, outbound: Outbound) -> DeliveryStat
     return DeliveryStatus.FAILED
 
 
-async def _finish(bot: Bot, key: DeliveryKey, status: DeliveryStatus, report: RunReport) -> None:
+async def _finish(bot: Bot, key: DeliveryKey, status: DeliveryStatus) -> None:
     async with bot.database.transaction() as store:
         await store.reminders.finish(key, status, bot.dispatcher.clock())
-    report.count(status)
 
 
 def schedule_reminders(

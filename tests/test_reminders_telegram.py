@@ -94,11 +94,12 @@ async def test_a_restart_in_the_middle_of_a_fan_out_sends_no_duplicate(
 ) -> None:
     chats = await managers(telegram, 8)
     server = telegram.server
-    # Telegram holds the third message back for 30 s: the fan-out stalls there, with two
-    # messages delivered and the rest claimed or not yet claimed, and the bot dies.
+    # Telegram holds the third message back for 30 s: the fan-out stalls there (the rate
+    # limiter pauses every send), some delivered, the rest claimed or not; the bot dies.
     server.fail_next("sendMessage", status=429, retry_after=30, chat_id=chats[2])
     fan_out = asyncio.create_task(run_reminders(telegram.bot, workers=2))
     await server.wait_until(lambda: server.injected_failures, what="the 429")
+    await server.wait_idle(quiet=0.3)  # every request sent before the stall was answered
     await server.wait_until(
         lambda: stored_statuses(settings)["sent"] == sum(reminder_counts(telegram, chats).values()),
         what="the delivered reminders to be marked",
@@ -124,7 +125,7 @@ async def test_a_restart_in_the_middle_of_a_fan_out_sends_no_duplicate(
 
 
 async def test_retry_after_and_server_errors_still_deliver_each_reminder_exactly_once(
-    telegram: TelegramHarness, settings: Settings
+    telegram: TelegramHarness, clock: FakeClock, settings: Settings
 ) -> None:
     chats = await managers(telegram, 4)
     server = telegram.server
@@ -139,7 +140,7 @@ async def test_retry_after_and_server_errors_still_deliver_each_reminder_exactly
     assert reminder_counts(telegram, chats) == {chats[0]: 1, chats[1]: 1, chats[2]: 0, chats[3]: 1}
     assert stored_statuses(settings) == {"sent": 3, "failed": 1}
 
-    telegram.clock.advance(minutes=10)  # type: ignore[attr-defined]
+    clock.advance(minutes=10)
     report = await run_reminders(telegram.bot)
     assert (report.sent, report.failed) == (1, 0)
     assert reminder_counts(telegram, chats) == dict.fromkeys(chats, 1)
@@ -199,3 +200,16 @@ async def test_the_job_queue_runs_the_reminders_at_start_up_and_then_at_the_inte
     trigger = job.job.trigger
     assert trigger.interval == timedelta(minutes=settings.reminder_interval_minutes)
     assert job.job.max_instances == 1
+
+
+async def test_a_run_at_night_sends_nothing_and_the_reminder_goes_out_in_the_morning(
+    telegram: TelegramHarness, clock: FakeClock
+) -> None:
+    [chat] = await managers(telegram, 1)
+    clock.now = datetime(2026, 12, 11, 21, 30, tzinfo=VIETNAM).astimezone(UTC)
+    night = await run_reminders(telegram.bot)
+    assert night.outside_window and reminder_counts(telegram, [chat]) == {chat: 0}
+    clock.now = datetime(2026, 12, 12, 8, 0, tzinfo=VIETNAM).astimezone(UTC)
+    await run_reminders(telegram.bot)
+    [reminder] = reminders_to(telegram.server, chat)
+    assert "còn 3 ngày" in (reminder.plain_text or "")
