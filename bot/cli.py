@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot import reminder_cli
 from bot.app import Bot, build, import_register, sample_register_path
 from bot.channels.console import CONSOLE, ConsoleChannel
 from bot.clock import show_date, system_clock
@@ -25,6 +26,7 @@ from bot.geo import communes, find_commune, find_sector
 from bot.i18n import LANGUAGES, tr
 from bot.invitations import deep_link, display, issue
 from bot.register import Lang, RegisterFileError, describe
+from bot.reminder_service import schedule_reminders
 from bot.settings import Settings
 from flows.model import FormError
 
@@ -88,6 +90,8 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     do_list = facility_commands.add_parser("list", help=t("list facilities"))
     do_list.add_argument("--commune", help=t("commune name or code"))
     do_list.add_argument("--sector", help=t("VSIC division, e.g. C23"))
+
+    reminder_cli.add_parser(commands, lang)
 
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
@@ -179,6 +183,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await channel.start()
+        schedule_reminders(channel.application, bot)
         print(tr(args.lang, "The bot is running. Press Ctrl+C to stop."), flush=True)
         await stop.wait()
     finally:
@@ -348,6 +353,7 @@ COMMANDS: dict[str, Handler] = {
     "chat": _chat,
     "facilities": _facilities,
     "invite": _invite,
+    "reminders": reminder_cli.command,
 }
 
 

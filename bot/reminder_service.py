@@ -1,0 +1,357 @@
+"""Sending deadline reminders: load the planner's inputs, then for each reminder due claim
+its row, send it, mark it; the staff summary after the deadline; the `/reminders` command;
+and the run at start-up and every few minutes through python-telegram-bot's JobQueue.
+
+Every reminder is decided again, on fresh data, in the transaction that claims it: a
+manager who submits during a long fan-out, or turns reminders off, is not written to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from math import ceil
+from typing import TYPE_CHECKING, Any
+
+from bot.dispatcher import Dispatcher, Turn
+from bot.formrun import FormRunner
+from bot.i18n import N_
+from bot.messages import Button, Outbound
+from bot.reminder_messages import digest_text, reminder_message, show_day
+from bot.reminders import (
+    DIGEST,
+    DeliveryKey,
+    DeliveryStatus,
+    FacilityReport,
+    Recipient,
+    Reminder,
+    ReminderPlan,
+    ReminderSchedule,
+    StaffDecision,
+    StaffDigest,
+    Verdict,
+    decide_digest,
+    digest_year,
+    plan_reminders,
+    report_context,
+    report_progress,
+    staff_digest,
+)
+from bot.settings import Settings
+from bot.storage.facilities import Facility
+from bot.storage.store import Store
+from bot.storage.users import ChatUser
+from flows.model import FormRegistry
+from flows.textmatch import fold
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, Job
+
+    from bot.app import Bot
+
+log = logging.getLogger(__name__)
+
+# The yearly report form (issue #3): a draft per facility with period = the year.
+REPORT_FORM = "annual_report"
+# SXSH_ADMIN_IDS are Telegram user ids.
+ADMIN_CHANNEL = "telegram"
+# Chat apps that can carry a reminder; the console is a local terminal, never reminded.
+CHAT_APPS = frozenset({"telegram", "zalo"})
+JOB_NAME = "deadline reminders"
+_OFF_WORDS = {"off", "tat", "stop", "no", "khong", "0"}
+_ON_WORDS = {"on", "bat", "start", "yes", "co", "1"}
+
+
+@dataclass(frozen=True)
+class FullPlan:
+    """Everything a run would do now, with the reasons."""
+
+    reminders: ReminderPlan
+    digest: StaffDigest | None = None
+    staff: tuple[StaffDecision, ...] = ()
+    # Administrators (SXSH_ADMIN_IDS) who never wrote to the bot: it cannot write to them.
+    staff_never_seen: tuple[int, ...] = ()
+
+
+@dataclass
+class RunReport:
+    sent: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    # Due in the plan, but no longer when claimed (submitted meanwhile, another run, …).
+    skipped: int = 0
+    digests: int = 0
+    # Nothing is sent outside the sending window; the run stopped there.
+    outside_window: bool = False
+
+    def count(self, status: DeliveryStatus) -> None:
+        if status is DeliveryStatus.SENT:
+            self.sent += 1
+        elif status is DeliveryStatus.UNREACHABLE:
+            self.unreachable += 1
+        else:
+            self.failed += 1
+
+
+async def staff_recipients(store: Store, settings: Settings) -> list[ChatUser]:
+    """Who receives the Department's summary: the administrators of SXSH_ADMIN_IDS (Telegram
+    user ids) who have written to the bot. Users with a staff role join here once roles
+    exist."""
+    ids = [str(admin) for admin in settings.admin_ids]
+    return await store.reminders.users_by_external_ids(ADMIN_CHANNEL, ids)
+
+
+async def load_recipients(
+    store: Store, forms: FormRegistry, year: int, user_id: int | None = None
+) -> tuple[list[Recipient], list[FacilityReport]]:
+    """Linked users (or one) with their facility's report for `year`; and every facility of
+    the register with its report and how many users it has linked."""
+    users = await store.reminders.linked_users(user_id)
+    facilities: dict[int, Facility]
+    if user_id is None:
+        facilities = await store.reminders.facilities()
+        stored = await store.reminders.reports(REPORT_FORM, str(year))
+    else:
+        facilities = {}
+        for user, _opted_out in users:
+            assert user.facility_id is not None
+            facility = await store.facilities.by_id(user.facility_id)
+            if facility is not None:
+                facilities[facility.id] = facility
+        if not facilities:
+            return [], []
+        stored = await store.reminders.reports(REPORT_FORM, str(year), next(iter(facilities)))
+    form = forms.get(REPORT_FORM) if REPORT_FORM in forms else None
+    progress = {}
+    for facility in facilities.values():
+        status, answers = stored.get(facility.id, (None, {}))
+        context = report_context(form, year, facility.name) if form else {}
+        progress[facility.id] = report_progress(form, status, answers, context)
+    recipients = [
+        Recipient(user, facilities[user.facility_id], progress[user.facility_id], opted_out)
+        for user, opted_out in users
+        if user.facility_id in facilities
+    ]
+    linked = Counter(recipient.facility.id for recipient in recipients)
+    reports = [
+        FacilityReport(facility, progress[facility.id], linked[facility.id])
+        for facility in facilities.values()
+    ]
+    return recipients, reports
+
+
+async def plan_now(bot: Bot, now: datetime, channels: Collection[str]) -> FullPlan:
+    """What a run would do at `now` if `channels` can deliver. Sends nothing."""
+    settings, forms = bot.settings, bot.dispatcher.forms
+    schedule = ReminderSchedule.from_settings(settings)
+    year = schedule.report_year(now)
+    async with bot.database.snapshot() as store:
+        recipients, _reports = await load_recipients(store, forms, year)
+        reminders = plan_reminders(
+            now, schedule, recipients, await store.reminders.deliveries(year), channels
+        )
+        summary_year = digest_year(now, schedule)
+        if summary_year is None:
+            return FullPlan(reminders)
+        then_recipients, then_reports = await load_recipients(store, forms, summary_year)
+        digest = staff_digest(summary_year, schedule, then_reports, then_recipients)
+        staff = await staff_recipients(store, settings)
+        delivered = await store.reminders.deliveries(summary_year)
+    decisions = tuple(decide_digest(u, summary_year, now, delivered, channels) for u in staff)
+    known = {int(user.external_id) for user in staff}
+    never_seen = tuple(admin for admin in settings.admin_ids if admin not in known)
+    return FullPlan(reminders, digest, decisions, never_seen)
+
+
+async def run_reminders(bot: Bot, *, workers: int | None = None) -> RunReport:
+    """Send what is due now through the running channels (`bot.senders`)."""
+    report = RunReport()
+    schedule = ReminderSchedule.from_settings(bot.settings)
+    now = bot.dispatcher.clock()
+    if not schedule.in_window(now):
+        report.outside_window = True
+        return report
+    plan = await plan_now(bot, now, frozenset(bot.senders))
+    pending = deque(plan.reminders.due)
+
+    async def work() -> None:
+        while pending:
+            await _send_reminder(bot, pending.popleft(), report)
+
+    count = workers or fan_out_workers(bot.settings.send_rate)
+    await asyncio.gather(*(work() for _ in range(count)))
+    if plan.digest is not None:
+        for decision in plan.staff:
+            if decision.verdict is Verdict.DUE:
+                await _send_digest(bot, decision.user, plan.digest, report)
+    if report.sent or report.failed or report.unreachable or report.skipped:
+        log.info(
+            "reminders: %d sent, %d failed, %d unreachable, %d skipped, %d staff summaries",
+            report.sent,
+            report.failed,
+            report.unreachable,
+            report.skipped,
+            report.digests,
+        )
+    return report
+
+
+def fan_out_workers(send_rate: float) -> int:
+    """Enough sends in flight to reach the rate limit over a slow network (a second per
+    message); the channel's rate limiter does the pacing."""
+    return max(4, min(64, ceil(send_rate)))
+
+
+async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None:
+    schedule = ReminderSchedule.from_settings(bot.settings)
+    channels = frozenset(bot.senders)
+    now = bot.dispatcher.clock()
+    async with bot.database.transaction() as store:
+        recipients, _ = await load_recipients(
+            store, bot.dispatcher.forms, planned.year, planned.recipient.user_id
+        )
+        deliveries = await store.reminders.deliveries(planned.year, planned.recipient.user_id)
+        fresh = plan_reminders(now, schedule, recipients, deliveries, channels).due
+        if not fresh:
+            report.skipped += 1
+            return
+        reminder = fresh[0]
+        await store.reminders.claim(reminder.key, now)
+    status = await _deliver(bot, reminder.recipient.user, reminder_message(reminder))
+    await _finish(bot, reminder.key, status)
+    report.count(status)
+
+
+async def _send_digest(bot: Bot, user: ChatUser, digest: StaffDigest, report: RunReport) -> None:
+    key: DeliveryKey = (user.id, digest.year, DIGEST)
+    now = bot.dispatcher.clock()
+    async with bot.database.transaction() as store:
+        current = await store.users.by_id(user.id)
+        deliveries = await store.reminders.deliveries(digest.year, user.id)
+        if current is None or (
+            decide_digest(current, digest.year, now, deliveries, frozenset(bot.senders)).verdict
+            is not Verdict.DUE
+        ):
+            report.skipped += 1
+            return
+        await store.reminders.claim(key, now)
+    outbound = Outbound(chat_id=current.chat_id, text=digest_text(current.language, digest))
+    status = await _deliver(bot, current, outbound)
+    await _finish(bot, key, status)
+    if status is DeliveryStatus.SENT:
+        report.digests += 1
+    else:
+        report.count(status)
+
+
+async def _deliver(bot: Bot, user: ChatUser, outbound: Outbound) -> DeliveryStatus:
+    sender = bot.senders.get(user.channel)
+    if sender is None:
+        return DeliveryStatus.FAILED
+    try:
+        delivered = await sender.send(outbound)
+    except Exception:
+        # The network, or Telegram's flood control outlasting the retries: next run.
+        log.warning("a reminder to %s failed; the next run tries again", user.id, exc_info=True)
+        return DeliveryStatus.FAILED
+    if delivered:
+        return DeliveryStatus.SENT
+    # The channel marks a chat that blocked the bot unreachable; anything else is retried.
+    async with bot.database.snapshot() as store:
+        current = await store.users.by_id(user.id)
+    if current is not None and not current.reachable:
+        return DeliveryStatus.UNREACHABLE
+    return DeliveryStatus.FAILED
+
+
+async def _finish(bot: Bot, key: DeliveryKey, status: DeliveryStatus) -> None:
+    async with bot.database.transaction() as store:
+        await store.reminders.finish(key, status, bot.dispatcher.clock())
+
+
+def schedule_reminders(
+    application: Application[Any, Any, Any, Any, Any, Any], bot: Bot
+) -> Job[Any]:
+    """A run now (start-up) and then every SXSH_REMINDER_INTERVAL_MINUTES, one at a time."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+
+    async def run_job(context: object) -> None:
+        try:
+            await run_reminders(bot)
+        except Exception:
+            log.exception("the reminder run failed; the next run tries again")
+
+    return job_queue.run_repeating(
+        run_job,
+        interval=timedelta(minutes=bot.settings.reminder_interval_minutes),
+        # A start-up run: APScheduler would skip a first run dated "now" as already past.
+        first=timedelta(seconds=1),
+        name=JOB_NAME,
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+
+
+# ----------------------------------------------------------------- /reminders
+
+
+def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
+    @dispatcher.command(
+        "reminders",
+        N_("Deadline reminders: /reminders off or /reminders on"),
+        needs_link=True,
+        audience="linked",
+    )
+    async def reminders(turn: Turn, argument: str) -> None:
+        wanted = fold(argument).strip()
+        if wanted in _OFF_WORDS or wanted in _ON_WORDS:
+            await _switch(turn, off=wanted in _OFF_WORDS)
+            return
+        off = await turn.store.reminders.is_opted_out(turn.user.id)
+        lines = []
+        if wanted:
+            lines.append(
+                turn.t(
+                    "I didn't understand “{text}”. Send /reminders off to stop deadline "
+                    "reminders or /reminders on to get them again.",
+                    text=argument.strip(),
+                )
+            )
+        lines.append(
+            turn.t("Deadline reminders are off.") if off else turn.t("Deadline reminders are on.")
+        )
+        button = (
+            Button(turn.t("Turn reminders on"), "cmd:reminders:on")
+            if off
+            else Button(turn.t("Turn reminders off"), "cmd:reminders:off")
+        )
+        turn.reply("\n".join(lines), [[button]], menu=True)
+
+
+async def _switch(turn: Turn, *, off: bool) -> None:
+    await turn.store.reminders.set_opted_out(turn.user.id, off, turn.now)
+    schedule = ReminderSchedule.from_settings(turn.settings)
+    last_day = show_day(schedule.last_day(schedule.report_year(turn.now)))
+    if off:
+        turn.reply(
+            turn.t(
+                "Deadline reminders are off. The yearly report is still due; the last day is "
+                "{last_day}. Send /reminders on to get reminders again.",
+                last_day=last_day,
+            )
+        )
+        return
+    turn.reply(
+        turn.t(
+            "Deadline reminders are on. If your facility's yearly report is not sent yet, "
+            "you will get a few reminders before {last_day}, between {start} and {end}.",
+            last_day=last_day,
+            start=schedule.window_start.strftime("%H:%M"),
+            end=schedule.window_end.strftime("%H:%M"),
+        )
+    )

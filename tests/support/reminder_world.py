@@ -1,0 +1,88 @@
+"""Setting up the world reminder tests need: linked chat users, report drafts in each
+state, and a stand-in for the yearly report form (the real one comes with issue #3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from bot.app import Bot
+from bot.storage.users import ChatUser
+from flows.model import FormRegistry, load_form
+from tests.support.botapi_server import BotApiServer, SentMessage
+
+STAND_IN_REPORT = (
+    Path(__file__).parent.parent / "fixtures" / "reminder_forms" / "annual_report.yaml"
+)
+REPORT_BUTTON = "cmd:report"
+
+
+def stand_in_forms() -> FormRegistry:
+    """The built-in forms plus the stand-in `annual_report` (4 questions, 2 relevant
+    until the first is answered yes)."""
+    forms = {form.id: form for form in FormRegistry.builtin().all()}
+    report = load_form(STAND_IN_REPORT)
+    forms[report.id] = report
+    return FormRegistry(forms)
+
+
+async def link_user(
+    bot: Bot,
+    external_id: int,
+    facility_code: str,
+    now: datetime,
+    *,
+    language: str = "vi",
+    name: str | None = None,
+    channel: str = "telegram",
+) -> ChatUser:
+    """A chat user linked to a facility, as if they had redeemed an invitation."""
+    async with bot.database.transaction() as store:
+        facility = await store.facilities.by_code(facility_code)
+        assert facility is not None, facility_code
+        user = await store.users.get_or_create(
+            channel, str(external_id), str(external_id), name or f"User {external_id}", now
+        )
+        await store.users.link(user.id, facility.id, now)
+        await store.users.set_language(user.id, language)
+        linked = await store.users.by_id(user.id)
+    assert linked is not None
+    return linked
+
+
+async def save_report(
+    bot: Bot,
+    facility_code: str,
+    year: int,
+    now: datetime,
+    answers: dict[str, object] | None = None,
+    *,
+    submitted: bool = False,
+) -> None:
+    """The facility's yearly report draft, as the report form (issue #3) stores it."""
+    async with bot.database.transaction() as store:
+        facility = await store.facilities.by_code(facility_code)
+        assert facility is not None, facility_code
+        draft = await store.drafts.open(facility.id, "annual_report", str(year), 1, now)
+        await store.drafts.apply(draft.id, answers or {}, None, now)
+        if submitted:
+            await store.drafts.set_status(draft.id, "submitted", now)
+
+
+def register_chats(server: BotApiServer, *chat_ids: int) -> None:
+    """Telegram knows a private chat once its user has started the bot."""
+    for chat_id in chat_ids:
+        server.register_chat(chat_id)
+
+
+def reminders_in(messages: list[SentMessage]) -> list[SentMessage]:
+    """The reminders among messages the bot sent (they carry the report button)."""
+    return [
+        m
+        for m in messages
+        if any(b.get("callback_data") == REPORT_BUTTON for b in m.buttons) and not m.is_edit
+    ]
+
+
+def reminders_to(server: BotApiServer, chat_id: int) -> list[SentMessage]:
+    return reminders_in(server.messages_to(chat_id))
