@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     invitation_days: int = Field(default=30, ge=1, le=365)
     # Messages per second across all chats (Telegram allows about 30).
-    send_rate: float = Field(default=25.0, gt=0, le=30)
+    send_rate: float = Field(default=30.0, gt=0, le=30)
     # Yearly reports are due *before* this day: its 00:00 local time is the deadline.
     report_deadline_month: int = Field(default=12, ge=1, le=12)
     report_deadline_day: int = Field(default=15, ge=1, le=31)
