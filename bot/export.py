@@ -316,7 +316,8 @@ def write_xlsx(
     styles = {"title": cells.title, "head": cells.bold, "plain": cells.wrap}
     for row, (style, values) in enumerate(info_rows(document, counts)):
         for col, value in enumerate(values):
-            info.write_string(row, col, clean_text(value), styles[style])
+            if value:
+                info.write_string(row, col, clean_text(value), styles[style])
     info.activate()
     workbook.close()
     return counts
