@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from bot import audit
@@ -165,12 +166,14 @@ class Access:
 NO_ACCESS = Access(Role.NONE, Scope("none"))
 
 
+@cache
+def _commune_names() -> dict[str, str]:
+    return {commune.code: commune.full_name for commune in communes()}
+
+
 def commune_name(code: str | None) -> str:
     """'phường Tam Thanh' for a code; the code itself if it is not a known commune."""
-    for commune in communes():
-        if commune.code == code:
-            return commune.full_name
-    return code or ""
+    return _commune_names().get(code or "", code or "")
 
 
 async def role_of(store: Store, user: ChatUser, settings: Settings) -> Access:

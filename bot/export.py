@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo
@@ -156,7 +157,9 @@ def neutralize(text: str) -> str:
 def clean_text(value: object) -> str:
     if isinstance(value, bool):
         return "Có" if value else "Không"
-    return _CONTROL.sub("", str(value))
+    text = str(value)
+    # isprintable() is one fast pass; most text has nothing to remove.
+    return text if text.isprintable() else _CONTROL.sub("", text)
 
 
 def local_naive(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -174,11 +177,17 @@ def plain_number(value: object) -> str:
     return str(value)
 
 
+def csv_text(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    return neutralize(clean_text(value))
+
+
 def csv_cell(kind: ColumnType, value: object, zone: ZoneInfo) -> str:
     if value is None or value == "":
         return ""
     if kind is ColumnType.TEXT:
-        return neutralize(clean_text(value))
+        return csv_text(value)
     if kind is ColumnType.DATETIME and isinstance(value, datetime):
         return local_naive(value, zone).strftime("%Y-%m-%d %H:%M")
     if kind in (ColumnType.DATE, ColumnType.DATETIME) and isinstance(value, date):
@@ -329,13 +338,14 @@ def write_xlsx(
 def _write_csv_rows(handle: TextIO, sheet: Sheet, zone: ZoneInfo, progress: Progress) -> int:
     writer = csv.writer(handle)
     writer.writerow([column.header for column in sheet.columns])
-    kinds = [column.kind for column in sheet.columns]
+    convert: list[Callable[[object], str]] = [
+        csv_text if column.kind is ColumnType.TEXT else partial(csv_cell, column.kind, zone=zone)
+        for column in sheet.columns
+    ]
     progress.begin(sheet.name, sheet.total)
     written = 0
     for written, values in enumerate(sheet.rows, start=1):
-        writer.writerow(
-            [csv_cell(kind, value, zone) for kind, value in zip(kinds, values, strict=False)]
-        )
+        writer.writerow([cell(value) for cell, value in zip(convert, values, strict=False)])
         if written % PROGRESS_EVERY == 0:
             progress.advance(written)
     progress.end(written)

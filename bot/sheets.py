@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from bot.export import (
     write_xlsx,
 )
 from bot.formrun import PROFILE_FORM
-from bot.geo import find_sector
+from bot.geo import find_sector, sectors
 from bot.storage.snapshot import FacilityFacts, FacilityFilter, SnapshotReader, read_snapshot
 from flows.engine import decode_answers, effective_answers
 from flows.model import Form, FormRegistry, Question
@@ -190,9 +191,13 @@ _REGISTER_COLUMNS = [
 ]
 
 
+@cache
+def _sector_names() -> dict[str, str]:
+    return {sector.code: sector.name_vi for sector in sectors()}
+
+
 def _register_cells(facts: FacilityFacts) -> list[object]:
     facility = facts.facility
-    sector = find_sector(facility.sector_code)
     return [
         facility.code,
         facility.name,
@@ -201,7 +206,7 @@ def _register_cells(facts: FacilityFacts) -> list[object]:
         commune_name(facility.commune_code),
         facility.former_district,
         facility.sector_code,
-        sector.name_vi if sector else None,
+        _sector_names().get(facility.sector_code),
         SIZE_NAMES.get(facility.size_class, facility.size_class),
         facility.address,
         facility.phone,

@@ -161,11 +161,12 @@ class SnapshotReader:
 
 
 def _status_join(status_of: tuple[str, str] | None) -> tuple[str, list[object]]:
-    if status_of is None:
-        return "LEFT JOIN drafts s ON 0", []
+    # Without a form to ask about, join a view with no rows (keeps the s.* columns valid
+    # without making SQLite scan every draft for every facility).
+    form_id, period = status_of if status_of is not None else ("", "")
     return (
         "LEFT JOIN drafts s ON s.facility_id = f.id AND s.form_id = ? AND s.period = ?",
-        list(status_of),
+        [form_id, period],
     )
 
 
