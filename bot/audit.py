@@ -8,8 +8,9 @@ prints them.
 from __future__ import annotations
 
 import getpass
+from zoneinfo import ZoneInfo
 
-from bot.clock import show_datetime
+from bot.clock import VIETNAM, show_datetime
 from bot.i18n import N_, tr
 from bot.storage.audit import AuditEntry
 
@@ -38,14 +39,14 @@ def _pairs(values: dict[str, object]) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(values.items()))
 
 
-def describe(entry: AuditEntry, lang: str) -> str:
+def describe(entry: AuditEntry, lang: str, zone: ZoneInfo = VIETNAM) -> str:
     """One tab-separated line: time, who, what, about whom/what, filter, details."""
     action = (
         tr(lang, ACTION_LABELS[entry.action]) if entry.action in ACTION_LABELS else entry.action
     )
     return "\t".join(
         [
-            show_datetime(entry.at),
+            show_datetime(entry.at, zone),
             entry.actor,
             action,
             entry.target or "",

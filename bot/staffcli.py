@@ -171,7 +171,7 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await bot.close()
     for entry in entries:
-        print(audit.describe(entry, args.lang))
+        print(audit.describe(entry, args.lang, settings.zone))
     print(tr(args.lang, "{count} entries", count=len(entries)))
     return 0
 

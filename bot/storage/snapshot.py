@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote
 
 from bot.clock import from_db
+from bot.storage.facilities import _COLUMNS as REGISTER_COLUMNS
 from bot.storage.facilities import Facility
 
 
@@ -66,21 +66,7 @@ class FacilityFacts:
     answers: dict[str, object] = field(default_factory=dict)
 
 
-_FACILITY_COLUMNS = ", ".join(
-    f"f.{column}"
-    for column in (
-        "id",
-        "code",
-        "name",
-        "tax_code",
-        "commune_code",
-        "former_district",
-        "sector_code",
-        "size_class",
-        "address",
-        "phone",
-    )
-)
+_FACILITY_COLUMNS = ", ".join(f"f.{column}" for column in ("id", *REGISTER_COLUMNS))
 
 
 class SnapshotReader:
@@ -120,43 +106,30 @@ class SnapshotReader:
         """
         where, params = scope.where()
         status_join, status_params = _status_join(status_of)
-        answers_join = ""
-        answer_params: list[object] = []
-        if answers_of is not None:
-            answers_join = (
-                " LEFT JOIN drafts p ON p.facility_id = f.id AND p.form_id = ? AND p.period = ?"
-                " LEFT JOIN draft_answers a ON a.draft_id = p.id"
-            )
-            answer_params = list(answers_of)
         if only_unsubmitted:
             where += " AND (s.status IS NULL OR s.status != 'submitted')"
-        answer_columns = (
-            "a.name AS answer_name, a.value AS answer_value"
-            if answers_of
-            else "NULL AS answer_name, NULL AS answer_value"
-        )
+        # One row per facility: its answers gathered into one JSON object by SQLite, so
+        # Python decodes one value per facility instead of one row per answer.
+        form_id, period = answers_of if answers_of is not None else ("", "")
         sql = (
             f"SELECT {_FACILITY_COLUMNS},"
             " (SELECT COUNT(*) FROM users u WHERE u.facility_id = f.id) AS linked_accounts,"
             " s.status AS draft_status, s.updated_at AS draft_updated_at,"
-            f" {answer_columns}"
-            f" FROM facilities f {status_join}{answers_join}"
+            " (SELECT json_group_object(a.name, json(a.value)) FROM drafts p"
+            "  JOIN draft_answers a ON a.draft_id = p.id"
+            "  WHERE p.facility_id = f.id AND p.form_id = ? AND p.period = ?) AS answers"
+            f" FROM facilities f {status_join}"
             f" WHERE {where} ORDER BY f.code"
         )
-        cursor = self.connection.execute(sql, [*status_params, *answer_params, *params])
-        for _facility_id, rows in groupby(cursor, key=lambda row: row["id"]):
-            first = next(rows)
-            answers: dict[str, object] = {}
-            for row in (first, *rows):
-                if row["answer_name"] is not None:
-                    answers[row["answer_name"]] = json.loads(row["answer_value"])
+        for row in self.connection.execute(sql, [form_id, period, *status_params, *params]):
             status = (
-                FormStatus(first["draft_status"], from_db(first["draft_updated_at"]))
-                if first["draft_status"] is not None
+                FormStatus(row["draft_status"], from_db(row["draft_updated_at"]))
+                if row["draft_status"] is not None
                 else None
             )
+            answers = json.loads(row["answers"]) if row["answers"] else {}
             yield FacilityFacts(
-                Facility.from_row(first), int(first["linked_accounts"]), status, answers
+                Facility.from_row(row), int(row["linked_accounts"]), status, answers
             )
 
 
