@@ -180,10 +180,24 @@ class ChatExports:
         )
         exported_by = f"{person} ({access.describe('vi')})"
         task = asyncio.create_task(
-            self._deliver(sender, turn.user.chat_id, turn.lang, request, exported_by)
+            self._deliver_logged(sender, turn.user.chat_id, turn.lang, request, exported_by)
         )
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+
+    async def _deliver_logged(
+        self,
+        sender: DocumentSender,
+        chat_id: str,
+        lang: str,
+        request: ExportRequest,
+        exported_by: str,
+    ) -> None:
+        """A background task has nobody to raise to: log what went wrong."""
+        try:
+            await self._deliver(sender, chat_id, lang, request, exported_by)
+        except Exception:
+            log.exception("could not deliver the export %s to chat %s", request, chat_id)
 
     async def _deliver(
         self,

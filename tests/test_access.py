@@ -254,3 +254,11 @@ async def test_exports_from_the_console_point_to_the_command_line(
     reply = await Chat(bot, "province").say("1")
     assert "sxsh-bot export --year 2026 --format xlsx" in reply
     assert [row for row in audit_rows(Path(settings.db_path)) if row[1] == "export"] == []
+
+
+async def test_the_refusal_follows_the_users_language(bot: Bot) -> None:
+    stranger = Chat(bot, "stranger")
+    await stranger.say("/lang en")
+    reply = await stranger.say("/export")
+    assert "This is for staff of the Department of Industry and Trade only." in reply
+    assert "console:stranger" in reply

@@ -12,7 +12,7 @@ import openpyxl
 from bot.settings import Settings
 from tests.conftest import FakeClock, invitation_for
 from tests.support.botapi_server import SentMessage
-from tests.support.staffing import HOSTILE_NAME, HOSTILE_PRODUCT, HOSTILE_ROLE
+from tests.support.staffing import HOSTILE_NAME, HOSTILE_PRODUCT, HOSTILE_ROLE, audit_rows
 from tests.support.telegram_harness import TelegramHarness, texts
 
 ADMIN, OFFICER, MANAGER = 9001, 9002, 1001
@@ -78,6 +78,12 @@ async def test_a_commune_officer_gets_their_communes_export_as_a_document(
     assert archive.document is not None
     names = zipfile.ZipFile(io.BytesIO(archive.document.content)).namelist()
     assert sorted(names) == ["00_thong_tin.csv", "01_facilities.csv", "02_not_reported.csv"]
+    audit = audit_rows(settings.db_path)
+    assert (f"telegram:{ADMIN}", "role.grant", f"telegram:{OFFICER}") in [r[:3] for r in audit]
+    exports = [r for r in audit if r[1] == "export"]
+    assert [actor for actor, *_rest in exports] == [f"telegram:{OFFICER}"] * 2
+    assert all('"commune": "05986"' in (r[3] or "") for r in exports)
+    assert ['"format": "xlsx"' in (r[3] or "") for r in exports] == [True, False]
 
 
 async def test_forged_export_buttons_reach_no_other_commune_and_no_manager(
