@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from bot import onboarding, reminder_service
+from bot import onboarding, reminder_service, staff
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
@@ -56,9 +56,11 @@ async def build(
     database = await Database.open(settings.db_path)
     dispatcher = Dispatcher(database, forms, settings, clock)
     runner = FormRunner(dispatcher)
+    senders: dict[str, Sender] = {}
     onboarding.install(dispatcher, runner)
     reminder_service.install(dispatcher, runner)
-    return Bot(settings, database, dispatcher, runner)
+    staff.install(dispatcher, runner, senders)
+    return Bot(settings, database, dispatcher, runner, senders)
 
 
 def sample_register_path() -> str:

@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot import reminder_cli
+from bot import reminder_cli, staffcli
 from bot.app import Bot, build, import_register, sample_register_path
+from bot.audit import cli_actor
 from bot.channels.console import CONSOLE, ConsoleChannel
 from bot.clock import show_date, system_clock
 from bot.geo import communes, find_commune, find_sector
@@ -96,6 +97,7 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
     invite.add_argument("--days", type=int, help=t("days until the invitation expires"))
+    staffcli.add_commands(commands, t)
     _accept_common_options_everywhere(parser, t)
     return parser
 
@@ -308,7 +310,9 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
                             code=code,
                         )
                     )
-                invitation, expires = await issue(store, facility.id, now, days)
+                invitation, expires = await issue(
+                    store, facility.id, now, days, issued_by=cli_actor()
+                )
                 issued.append((facility, invitation, expires))
     finally:
         await bot.close()
@@ -354,6 +358,7 @@ COMMANDS: dict[str, Handler] = {
     "facilities": _facilities,
     "invite": _invite,
     "reminders": reminder_cli.command,
+    **staffcli.COMMANDS,
 }
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 CommandHandler = Callable[["Turn", str], Awaitable[None]]
 CallbackHandler = Callable[["Turn", str], Awaitable[None]]
 TextHandler = Callable[["Turn", str], Awaitable[bool]]
+AudienceProvider = Callable[["Turn"], Awaitable[set[str]]]
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Command:
     handler: CommandHandler
     needs_link: bool = False
     listed: bool = True
-    # Who sees it in /help: "everyone", "linked" or "staff".
+    # Who sees it in /help: "everyone", "linked", "staff" or "admin".
     audience: str = "everyone"
 
 
@@ -107,6 +108,8 @@ class Dispatcher:
         # Called for text inside an open form (the form runner installs it).
         self.form_text: TextHandler | None = None
         self.fallback_text: CommandHandler | None = None
+        # Extra audiences a user belongs to ("staff", "admin"), asked when /help is built.
+        self.audience_providers: list[AudienceProvider] = []
 
     # -- registration
 
@@ -144,6 +147,13 @@ class Dispatcher:
             for command in self.commands.values()
             if command.listed and command.audience in audience
         ]
+
+    async def audience(self, turn: Turn) -> set[str]:
+        """Whose commands this user sees in /help."""
+        audience = base_audience(turn)
+        for provider in self.audience_providers:
+            audience |= await provider(turn)
+        return audience
 
     # -- handling
 
@@ -266,6 +276,10 @@ class Dispatcher:
         """The channel says this chat blocked the bot: stop trying until they write."""
         async with self.database.transaction() as store:
             await store.users.set_reachable(channel, chat_id, False)
+
+
+def base_audience(turn: Turn) -> set[str]:
+    return {"everyone", "linked"} if turn.user.facility_id is not None else {"everyone"}
 
 
 def not_linked_message(turn: Turn) -> str:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from bot.audit import INVITE
+from bot.clock import show_date
 from bot.storage.store import Store
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -49,11 +51,25 @@ def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
 
 
-async def issue(store: Store, facility_id: int, now: datetime, days: int) -> tuple[str, datetime]:
-    """A fresh single-use code for a facility; returns (code, expiry)."""
+async def issue(
+    store: Store, facility_id: int, now: datetime, days: int, issued_by: str = "system"
+) -> tuple[str, datetime]:
+    """A fresh single-use code for a facility; returns (code, expiry).
+
+    Every invitation is written to the audit log (never the code itself) in the same
+    transaction, whoever issues it.
+    """
     code = new_code()
     expires = now + timedelta(days=days)
-    await store.invitations.create(facility_id, code_hash(code), now, expires)
+    invitation_id = await store.invitations.create(facility_id, code_hash(code), now, expires)
+    facility = await store.facilities.by_id(facility_id)
+    await store.audit.record(
+        now,
+        issued_by,
+        INVITE,
+        target=facility.code if facility else str(facility_id),
+        detail={"invitation": invitation_id, "expires": show_date(expires), "days": days},
+    )
     return code, expires
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.dispatcher import Dispatcher, Turn, not_linked_message
+from bot.dispatcher import Dispatcher, Turn, base_audience, not_linked_message
 from bot.formrun import PROFILE_FORM, FormHooks, FormRunner
 from bot.i18n import LANGUAGES, N_
 from bot.invitations import RedeemOutcome, normalize, redeem
@@ -33,7 +33,7 @@ def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
 
     @dispatcher.command("help", N_("What this bot can do"))
     async def show_help(turn: Turn, argument: str) -> None:
-        turn.reply(help_text(turn))
+        turn.reply(help_text(turn, await turn.dispatcher.audience(turn)))
 
     @dispatcher.command("lang", N_("Change the language: Tiếng Việt / English"))
     async def choose_language(turn: Turn, argument: str) -> None:
@@ -150,7 +150,7 @@ async def welcome_linked(turn: Turn, runner: FormRunner) -> None:
     if profile is None or profile.status == "draft":
         await runner.open(turn, PROFILE_FORM)
         return
-    turn.reply(help_text(turn))
+    turn.reply(help_text(turn, await turn.dispatcher.audience(turn)))
 
 
 async def _profile_saved(turn: Turn, form: Form, draft: Draft, values: dict[str, object]) -> None:
@@ -166,14 +166,22 @@ async def set_language(turn: Turn, lang: str) -> None:
     turn.reply(turn.t("Language set: {language}.", language=LANGUAGE_NAMES[lang]))
 
 
-def help_text(turn: Turn) -> str:
-    audience = {"everyone"}
-    if turn.user.facility_id is not None:
-        audience.add("linked")
+STAFF_AUDIENCES = {"staff", "admin"}
+
+
+def help_text(turn: Turn, audience: set[str] | None = None) -> str:
+    """The commands this user may use; staff commands in a section of their own."""
+    audience = audience or base_audience(turn)
     lines = [turn.t("What you can do:")]
-    for command in turn.dispatcher.listed_commands(audience):
+    for command in turn.dispatcher.listed_commands(audience - STAFF_AUDIENCES):
         lines.append(f"/{command.name} — {turn.t(command.description)}")
-    if turn.user.facility_id is None:
+    staff_commands = turn.dispatcher.listed_commands(audience & STAFF_AUDIENCES)
+    if staff_commands:
+        lines.append("")
+        lines.append(turn.t("For Department staff:"))
+        for command in staff_commands:
+            lines.append(f"/{command.name} — {turn.t(command.description)}")
+    elif turn.user.facility_id is None:
         lines.append("")
         lines.append(not_linked_message(turn))
     return "\n".join(lines)

@@ -59,6 +59,8 @@ class Question(BaseModel):
     type: str
     label: Label
     hint: Label | None = None
+    # A short heading for tables and exports (the label is a whole question).
+    column: Label | None = None
     required: bool = True
     relevant: str | None = None
     constraint: str | None = None

@@ -185,6 +185,7 @@ class TelegramChannel:
                         attachment.content,
                         caption=caption,
                         filename=attachment.filename,
+                        reply_markup=keyboard(outbound),
                     )
                 )
                 return True

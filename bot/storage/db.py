@@ -17,34 +17,48 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.storage.inuse import UseLock
 from bot.storage.store import Store
 
 BUSY_TIMEOUT_MS = 5000
 
 
 class Database:
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, path: Path, in_use: UseLock | None = None
+    ) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
+        self._in_use = in_use
         self.path = path
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
         location = Path(path)
+        in_use = None
         if str(location) != ":memory:":
             location.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(location, isolation_level=None)
+            # Held until close, so `sxsh-bot restore` can tell the database is in use.
+            in_use = await UseLock.shared(location)
+        try:
+            connection = await aiosqlite.connect(location, isolation_level=None)
+        except BaseException:
+            if in_use is not None:
+                in_use.release()
+            raise
         connection.row_factory = aiosqlite.Row
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await connection.execute("PRAGMA journal_mode = WAL")
         await connection.execute("PRAGMA foreign_keys = ON")
         await connection.execute("PRAGMA synchronous = NORMAL")
-        database = cls(connection, location)
+        database = cls(connection, location, in_use)
         await database.migrate()
         return database
 
     async def close(self) -> None:
         await self._connection.close()
+        if self._in_use is not None:
+            self._in_use.release()
 
     async def __aenter__(self) -> Database:
         return self

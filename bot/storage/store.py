@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import aiosqlite
 
+from bot.storage.audit import AuditRepository
 from bot.storage.drafts import DraftRepository
 from bot.storage.facilities import FacilityRepository
 from bot.storage.invitations import InvitationRepository
 from bot.storage.reminders import ReminderRepository
 from bot.storage.sessions import SessionRepository
+from bot.storage.staff import StaffRepository
 from bot.storage.updates import UpdateRepository
 from bot.storage.users import UserRepository
 
@@ -23,3 +25,5 @@ class Store:
         self.drafts = DraftRepository(connection)
         self.sessions = SessionRepository(connection)
         self.reminders = ReminderRepository(connection)
+        self.staff = StaffRepository(connection)
+        self.audit = AuditRepository(connection)
