@@ -21,6 +21,14 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     # Seconds a getUpdates call waits for news (long polling).
     telegram_poll_timeout: int = Field(default=30, ge=0, le=60)
+    zalo_token: SecretStr | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    # Seconds a Zalo getUpdates call waits for news (long polling).
+    zalo_poll_timeout: int = Field(default=30, ge=1, le=60)
+    # Zalo sends it back in X-Bot-Api-Secret-Token on every webhook call (8–256 characters).
+    zalo_webhook_secret: SecretStr | None = Field(default=None, min_length=8, max_length=256)
+    # The public https address Zalo should call; registered with setWebhook when set.
+    zalo_webhook_url: str | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     # Telegram user ids of the first administrators: "12345,67890".
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
