@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -13,6 +13,7 @@ from bot.app import build
 from bot.messages import Attachment, Outbound
 from bot.settings import Settings
 from tests.conftest import FakeClock, invitation_for
+from tests.support.form_scripts import FORMS, FormScript, stored_answers
 from tests.support.zalo_harness import ZaloHarness, texts
 from tests.support.zalo_server import ZaloApiServer
 
@@ -23,53 +24,6 @@ MANAGER = "7c4e0a91d2b35f6e8a10"
 async def zalo(settings: Settings, clock: FakeClock) -> AsyncIterator[ZaloHarness]:
     async with ZaloHarness.started(settings, clock) as harness:
         yield harness
-
-
-@dataclass(frozen=True)
-class FormScript:
-    """One complete pass through a form: what a manager types on Zalo (and taps on
-    Telegram), and what must be stored. The yearly report (issue #3) adds its own."""
-
-    form_id: str
-    command: str
-    # (typed on Zalo, button tapped on Telegram or None to type the same there)
-    answers: tuple[tuple[str, str | None], ...]
-    stored: dict[str, str]
-    thanks: str
-
-
-PROFILE = FormScript(
-    form_id="facility_profile",
-    command="/profile",
-    answers=(
-        ("Hoàng Thị Mai", None),
-        ("Phó giám đốc", None),
-        ("0912 345 678", None),
-        ("bánh phở tươi", None),
-        ("nghin vien", "nghìn viên"),  # a choice typed without diacritics
-        ("-", "Bỏ qua"),
-    ),
-    stored={
-        "contact_name": '"Hoàng Thị Mai"',
-        "contact_role": '"Phó giám đốc"',
-        "contact_phone": '"0912 345 678"',
-        "main_product": '"bánh phở tươi"',
-        "product_unit": '"thousand_bricks"',
-        "employees": "null",
-    },
-    thanks="thông tin cơ sở đã được lưu",
-)
-FORMS = [PROFILE]
-
-
-def stored_answers(settings: Settings, form_id: str, facility: str = "DEMO01") -> dict[str, str]:
-    with sqlite3.connect(settings.db_path) as connection:
-        rows = connection.execute(
-            "SELECT a.name, a.value FROM draft_answers a JOIN drafts d ON d.id = a.draft_id"
-            " JOIN facilities f ON f.id = d.facility_id WHERE d.form_id = ? AND f.code = ?",
-            (form_id, facility),
-        ).fetchall()
-    return dict(rows)
 
 
 def scalar(settings: Settings, sql: str, *params: object) -> object:
@@ -123,6 +77,8 @@ async def test_choices_are_numbered_lines_and_a_typed_number_picks_one(
     menu = texts(await zalo.say(MANAGER, "/lang"))
     assert "  1. Tiếng Việt\n  2. English" in menu
     assert "Language set: English." in texts(await zalo.say(MANAGER, "2"))
+    assert "employees" not in stored_answers(settings, "facility_profile")
+    assert "(6/6) How many people work" in texts(await zalo.say(MANAGER, "/profile"))
 
 
 async def test_a_restart_in_the_middle_of_a_form_resumes_where_it_was(
@@ -204,26 +160,22 @@ async def test_a_file_for_staff_becomes_a_note_saying_where_to_get_it(
     assert "Zalo cannot carry files" in (zalo.server.messages_to(MANAGER)[-1].text or "")
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [
-        {"status": 429, "retry_after": 1},
-        {"status": 502},
-        {"status": 503, "html": True},
-        {"status": 200, "error_code": 500},
-    ],
-    ids=["429", "502", "503-html-page", "ok-false-500"],
-)
-async def test_errors_while_sending_are_retried_and_the_reply_arrives_once(
-    zalo: ZaloHarness, clock: FakeClock, failure: dict[str, int]
+async def test_errors_while_sending_are_retried_and_each_reply_arrives_once(
+    zalo: ZaloHarness, clock: FakeClock
 ) -> None:
     await link(zalo, clock)
-    zalo.server.fail_next("sendMessage", **failure)  # type: ignore[arg-type]
-    replies = await zalo.say(MANAGER, "Hoàng Thị Mai")
-    assert [message.text for message in replies].count(
-        "(2/6) Chức vụ của anh/chị?\nGõ - để bỏ qua.\n  [⬅ Quay lại: /back · Bỏ qua: -]"
-    ) == 1
-    assert len(zalo.server.injected_failures) == 1
+    failures: list[dict[str, Any]] = [
+        {"status": 429, "retry_after": 1},
+        {"status": 502},
+        {"status": 503, "html": True},  # a proxy's error page, not JSON
+        {"status": 200, "error_code": 500},  # ok:false in a 200 answer
+    ]
+    answers = ["Hoàng Thị Mai", "Phó giám đốc", "0912 345 678", "bánh phở"]
+    for step, (failure, answer) in enumerate(zip(failures, answers, strict=True), start=2):
+        zalo.server.fail_next("sendMessage", **failure)
+        replies = await zalo.say(MANAGER, answer)
+        assert [f"({step}/6)" in (message.text or "") for message in replies] == [True]
+    assert len(zalo.server.injected_failures) == len(failures)
 
 
 async def test_a_send_that_times_out_is_tried_again(zalo: ZaloHarness, clock: FakeClock) -> None:
@@ -240,7 +192,7 @@ async def test_polling_survives_errors_and_timeouts_and_then_answers(
     server = zalo.server
     server.fail_next("getUpdates", 500, times=2)
     server.fail_next("getUpdates", 429)
-    server.stall_next("getUpdates", seconds=3)
+    server.stall_next("getUpdates", seconds=2.5)
     server.fail_next("getUpdates", 502, html=True)
     await server.wait_until(
         lambda: len(server.injected_failures) == 5, 15, what="the poller to meet every failure"
@@ -268,3 +220,15 @@ async def test_polling_starts_by_removing_a_webhook_left_behind(
         ]
         assert server.webhook_url == ""
         server.assert_no_violations()
+
+
+async def test_stopping_while_a_message_is_being_answered_finishes_it_first(
+    zalo: ZaloHarness, clock: FakeClock, settings: Settings
+) -> None:
+    await link(zalo, clock)
+    zalo.server.send_text(MANAGER, "Hoàng Thị Mai")
+    await zalo.server.wait_until(lambda: zalo.server.pending == 0, what="the poller to take it")
+    zalo.channel.stop_grace = 1.0
+    await zalo.restart()
+    assert stored_answers(settings, "facility_profile")["contact_name"] == '"Hoàng Thị Mai"'
+    assert "(2/6)" in texts(zalo.server.messages_to(MANAGER))

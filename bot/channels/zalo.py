@@ -131,6 +131,7 @@ class ZaloChannel:
         webhook_url: str | None = None,
         backoff: Backoff | None = None,
         send_rate: float = 25.0,
+        stop_grace: float = 1.0,
     ) -> None:
         if webhook is not None and not webhook_secret:
             raise ValueError("a Zalo webhook needs its secret")
@@ -141,10 +142,13 @@ class ZaloChannel:
         self._secret = (webhook_secret or "").encode("utf-8")
         self.webhook_url = webhook_url
         self.backoff = backoff or Backoff()
+        # Seconds stop() lets a running getUpdates call finish before cutting it off.
+        self.stop_grace = stop_grace
         self._limiter = AsyncLimiter(send_rate, 1.0)
         self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self._stopping = False
         self._http: HttpServer | None = None
         self.account_name: str | None = None
         # Updates fully handled (replies sent or given up); read by the tests.
@@ -170,8 +174,13 @@ class ZaloChannel:
 
     async def stop(self) -> None:
         if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.wait({self._poller})
+            # Zalo forgets an update once it hands it out, so a poll that is receiving
+            # one gets a moment to finish; a poll that is only waiting is cut short.
+            self._stopping = True
+            _done, waiting = await asyncio.wait({self._poller}, timeout=self.stop_grace)
+            for poller in waiting:
+                poller.cancel()
+                await asyncio.wait({poller})
             self._poller = None
         if self._http is not None:
             await self._http.stop()
@@ -179,10 +188,11 @@ class ZaloChannel:
         if self._tasks:
             # Let messages being answered finish, briefly; what is cut off was either
             # not committed (Zalo may deliver it again) or only lacks its reply.
-            await asyncio.wait(set(self._tasks), timeout=5.0)
-            for task in set(self._tasks):
+            _done, unfinished = await asyncio.wait(set(self._tasks), timeout=5.0)
+            for task in unfinished:
                 task.cancel()
-            await asyncio.wait(set(self._tasks), timeout=1.0)
+            if unfinished:
+                await asyncio.wait(unfinished, timeout=1.0)
         await self.api.aclose()
 
     @property
@@ -218,7 +228,7 @@ class ZaloChannel:
 
     async def _poll(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 updates = await self.api.get_updates(self.poll_timeout)
             except asyncio.CancelledError:
@@ -258,6 +268,9 @@ class ZaloChannel:
                 committed.set()
                 for reply in replies:
                     await self.send(reply)
+        except ZaloError as error:
+            # The turn is stored; only its reply is lost, and the user can ask again.
+            log.warning("gave up replying in Zalo chat %s: %s", inbound.chat_id, error)
         except Exception:
             log.exception("could not answer a Zalo message in chat %s", inbound.chat_id)
         finally:

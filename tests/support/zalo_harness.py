@@ -73,6 +73,7 @@ class ZaloHarness:
             webhook_url=webhook_url,
             backoff=QUICK,
             send_rate=1000,
+            stop_grace=0.05,
         )
 
     @classmethod
