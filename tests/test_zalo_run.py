@@ -54,7 +54,7 @@ def test_without_any_token_run_names_both_variables_in_one_line(
         ({"SXSH_ZALO_TOKEN": "1:Z"}, "127.0.0.1:8443/zalo", "SXSH_ZALO_WEBHOOK_SECRET"),
         ({"SXSH_TELEGRAM_TOKEN": "1:T"}, "127.0.0.1:8443/zalo", "SXSH_ZALO_TOKEN"),
         ({"SXSH_ZALO_TOKEN": "1:Z", "SXSH_ZALO_WEBHOOK_SECRET": SECRET}, "8443", "HOST:PORT"),
-        ({"SXSH_ZALO_TOKEN": "1:Z", "SXSH_ZALO_WEBHOOK_SECRET": "short"}, "h:1/z", "SECRET"),
+        ({"SXSH_ZALO_TOKEN": "1:Z", "SXSH_ZALO_WEBHOOK_SECRET": "short"}, "h:1/z", "8 to 256"),
     ],
 )
 def test_a_webhook_that_cannot_work_is_refused_in_one_line(
@@ -175,3 +175,15 @@ async def test_a_token_zalo_refuses_stops_the_start_with_one_line(
         assert code == 2
         assert err.count("\n") == 1 and "Zalo refused" in err and "401" in err
         assert "1:REVOKED" not in err
+
+
+def test_a_webhook_address_that_is_not_https_is_refused_in_one_line(
+    environment: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SXSH_ZALO_TOKEN", "1:Z")
+    monkeypatch.setenv("SXSH_ZALO_WEBHOOK_URL", "http://bot.example.vn/zalo")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SXSH_ZALO_WEBHOOK_URL" in err and "https" in err

@@ -165,6 +165,11 @@ class ZaloChannel:
                 await self._setup_call(
                     lambda: self.api.set_webhook(self.webhook_url or "", self._secret.decode())
                 )
+            else:
+                log.warning(
+                    "SXSH_ZALO_WEBHOOK_URL is not set: Zalo must already have this webhook's "
+                    "public https address (setWebhook)"
+                )
             log.info("Zalo webhook listening on %s", self.listening_url)
         else:
             # getUpdates does not work while a webhook is set.
