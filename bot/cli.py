@@ -14,13 +14,12 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from bot.app import Bot, build, import_register, sample_register_path
 from bot.channels.console import CONSOLE, ConsoleChannel
-from bot.channels.zalo import WebhookAddress, ZaloChannel
 from bot.clock import show_date, system_clock
 from bot.geo import communes, find_commune, find_sector
 from bot.i18n import LANGUAGES, tr
@@ -28,6 +27,9 @@ from bot.invitations import deep_link, display, issue
 from bot.register import Lang, RegisterFileError, describe
 from bot.settings import Settings
 from flows.model import FormError
+
+if TYPE_CHECKING:
+    from bot.channels.zalo import WebhookAddress
 
 DEMO_DB = "sxsh-demo.db"
 DEMO_FACILITY = "DEMO01"
@@ -142,6 +144,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot import service
+    from bot.channels.zalo import ZaloChannel
 
     webhook = _zalo_webhook(args)
     try:
@@ -169,6 +172,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _zalo_webhook(args: argparse.Namespace) -> WebhookAddress | None:
+    from bot.channels.zalo import WebhookAddress
+
     if not args.zalo_webhook:
         return None
     try:
