@@ -1,6 +1,6 @@
 """How much the Zalo transport costs on top of the turns themselves.
 
-    python -m bench.zalo_throughput [--users 20]
+    python bench/zalo_throughput.py [--users 20]
 
 Every user links with an invitation and fills the facility profile form to the end
 (eight messages each). The baseline hands the same messages straight to the dispatcher;
@@ -15,18 +15,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.app import Bot, build, import_register, sample_register_path
-from bot.clock import system_clock
-from bot.invitations import issue
-from bot.messages import Inbound
-from bot.settings import Settings
-from tests.support.zalo_harness import ZaloHarness
-from tests.support.zalo_server import ZaloApiServer
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.app import Bot, build, import_register, sample_register_path  # noqa: E402
+from bot.clock import system_clock  # noqa: E402
+from bot.invitations import issue  # noqa: E402
+from bot.messages import Inbound  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from tests.support.zalo_harness import ZaloHarness  # noqa: E402
+from tests.support.zalo_server import ZaloApiServer  # noqa: E402
 
 ANSWERS = ["Hoàng Thị Mai", "-", "0912 345 678", "bún tươi", "4", "-", "1"]
 FACILITIES = [f"DEMO{n:02d}" for n in range(1, 41)]
