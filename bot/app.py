@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from bot import onboarding, reminder_service, staff
+from bot import first_contact, onboarding, reminder_service, staff
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
@@ -58,6 +58,7 @@ async def build(
     runner = FormRunner(dispatcher)
     senders: dict[str, Sender] = {}
     onboarding.install(dispatcher, runner)
+    first_contact.install(dispatcher)
     reminder_service.install(dispatcher, runner)
     staff.install(dispatcher, runner, senders)
     return Bot(settings, database, dispatcher, runner, senders)

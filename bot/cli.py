@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,9 +27,12 @@ from bot.geo import communes, find_commune, find_sector
 from bot.i18n import LANGUAGES, tr
 from bot.invitations import deep_link, display, issue
 from bot.register import Lang, RegisterFileError, describe
-from bot.reminder_service import schedule_reminders
+from bot.reminder_service import schedule_reminders, schedule_reminders_without_telegram
 from bot.settings import Settings
 from flows.model import FormError
+
+if TYPE_CHECKING:
+    from bot.channels.zalo import WebhookAddress
 
 DEMO_DB = "sxsh-demo.db"
 DEMO_FACILITY = "DEMO01"
@@ -69,7 +72,17 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    commands.add_parser("run", help=t("run the Telegram bot (long polling)"))
+    run = commands.add_parser(
+        "run", help=t("run the bot on every channel that has a token: Telegram, Zalo or both")
+    )
+    run.add_argument(
+        "--zalo-webhook",
+        metavar="HOST:PORT/PATH",
+        help=t(
+            "receive Zalo messages by webhook on this address instead of polling "
+            "(needs SXSH_ZALO_WEBHOOK_SECRET)"
+        ),
+    )
 
     chat = commands.add_parser("chat", help=t("chat with the bot in this terminal"))
     chat.add_argument(
@@ -160,38 +173,59 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import service
     from bot.channels.telegram import TelegramChannel
+    from bot.channels.zalo import ZaloChannel
 
-    if settings.telegram_token is None:
-        raise CliError(
-            tr(
-                args.lang,
-                "set SXSH_TELEGRAM_TOKEN (the token from @BotFather) to run "
-                "the Telegram bot; try `sxsh-bot chat --demo` without one",
-            )
-        )
+    webhook = _zalo_webhook(args)
+    try:
+        service.check(settings, webhook)
+    except service.SetupError as error:
+        raise CliError(error.text(args.lang)) from None
     bot = await build(settings)
-    channel = TelegramChannel(
-        bot.dispatcher,
-        settings.telegram_token.get_secret_value(),
-        settings.telegram_base_url,
-        poll_timeout=settings.telegram_poll_timeout,
-        send_rate=settings.send_rate,
-    )
-    bot.senders["telegram"] = channel
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await channel.start()
-        schedule_reminders(channel.application, bot)
-        print(tr(args.lang, "The bot is running. Press Ctrl+C to stop."), flush=True)
-        await stop.wait()
+        async with service.running(bot, service.channels(bot, zalo_webhook=webhook)) as running:
+            telegram = next((c for c in running if isinstance(c, TelegramChannel)), None)
+            scheduler = None
+            if telegram is not None:
+                schedule_reminders(telegram.application, bot)
+            else:
+                scheduler = schedule_reminders_without_telegram(bot)
+            for channel in running:
+                if isinstance(channel, ZaloChannel) and channel.listening_url:
+                    url = channel.listening_url
+                    print(tr(args.lang, "Zalo webhook listening on {url}", url=url), flush=True)
+            print(tr(args.lang, "The bot is running. Press Ctrl+C to stop."), flush=True)
+            try:
+                await stop.wait()
+            finally:
+                if scheduler is not None:
+                    scheduler.shutdown(wait=False)
+    except service.SetupError as error:
+        raise CliError(error.text(args.lang)) from None
     finally:
-        await channel.stop()
         await bot.close()
     return 0
+
+
+def _zalo_webhook(args: argparse.Namespace) -> WebhookAddress | None:
+    from bot.channels.zalo import WebhookAddress
+
+    if not args.zalo_webhook:
+        return None
+    try:
+        return WebhookAddress.parse(args.zalo_webhook)
+    except ValueError:
+        raise CliError(
+            tr(
+                args.lang,
+                "--zalo-webhook wants HOST:PORT/PATH, for example 127.0.0.1:8443/zalo",
+            )
+        ) from None
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:

@@ -207,9 +207,11 @@ class Dispatcher:
         if text.startswith("/"):
             await self._route_command(turn, text)
             return
-        if turn.session.form_id and self.form_text is not None and await self.form_text(turn, text):
-            return
+        # A menu shown after the form's question (e.g. /lang) is the latest thing the user
+        # saw, so a typed "2" picks from it rather than answering the question.
         if await self._menu_choice(turn, text):
+            return
+        if turn.session.form_id and self.form_text is not None and await self.form_text(turn, text):
             return
         for handler in self.text_handlers:
             if await handler(turn, text):
@@ -262,13 +264,14 @@ class Dispatcher:
         return True
 
     def _remember_menu(self, turn: Turn) -> None:
-        shown = [reply for reply in turn.replies if reply.buttons]
-        if not shown:
+        """Typed numbers stand for the last menu only while it is the latest message."""
+        if not turn.replies:
             return
-        last = shown[-1]
+        shown = [reply for reply in turn.replies if reply.buttons]
+        last = shown[-1] if shown else None
         turn.session.menu = (
             [[button.label, button.data] for button in last.numbered_buttons()]
-            if last.is_menu
+            if last is not None and last.is_menu
             else None
         )
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from math import ceil
 from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.dispatcher import Dispatcher, Turn
 from bot.formrun import FormRunner
@@ -273,6 +275,16 @@ async def _finish(bot: Bot, key: DeliveryKey, status: DeliveryStatus) -> None:
         await store.reminders.finish(key, status, bot.dispatcher.clock())
 
 
+def _reminder_job(bot: Bot) -> Callable[[object], Coroutine[Any, Any, None]]:
+    async def run_job(context: object = None) -> None:
+        try:
+            await run_reminders(bot)
+        except Exception:
+            log.exception("the reminder run failed; the next run tries again")
+
+    return run_job
+
+
 def schedule_reminders(
     application: Application[Any, Any, Any, Any, Any, Any], bot: Bot
 ) -> Job[Any]:
@@ -280,21 +292,30 @@ def schedule_reminders(
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
-
-    async def run_job(context: object) -> None:
-        try:
-            await run_reminders(bot)
-        except Exception:
-            log.exception("the reminder run failed; the next run tries again")
-
     return job_queue.run_repeating(
-        run_job,
+        _reminder_job(bot),
         interval=timedelta(minutes=bot.settings.reminder_interval_minutes),
         # A start-up run: APScheduler would skip a first run dated "now" as already past.
         first=timedelta(seconds=1),
         name=JOB_NAME,
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
+
+
+def schedule_reminders_without_telegram(bot: Bot) -> AsyncIOScheduler:
+    """The same schedule on APScheduler itself, for a bot running on Zalo alone (no JobQueue)."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        _reminder_job(bot),
+        "interval",
+        minutes=bot.settings.reminder_interval_minutes,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+        id=JOB_NAME,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.start()
+    return scheduler
 
 
 # ----------------------------------------------------------------- /reminders

@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = None
     # Seconds a getUpdates call waits for news (long polling).
     telegram_poll_timeout: int = Field(default=30, ge=0, le=60)
+    zalo_token: SecretStr | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    # Seconds a Zalo getUpdates call waits for news (long polling).
+    zalo_poll_timeout: int = Field(default=30, ge=1, le=60)
+    # Zalo sends it back in X-Bot-Api-Secret-Token on every webhook call (8–256 characters).
+    zalo_webhook_secret: SecretStr | None = None
+    # The public https address Zalo should call; registered with setWebhook when set.
+    zalo_webhook_url: str | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     # Telegram user ids of the first administrators: "12345,67890".
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -86,6 +94,20 @@ class Settings(BaseSettings):
                 "SXSH_REMINDER_WINDOW_START must be earlier than SXSH_REMINDER_WINDOW_END"
             )
         return self
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _secret_length(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not 8 <= len(secret.get_secret_value()) <= 256:
+            raise ValueError("Zalo wants a secret of 8 to 256 characters")
+        return secret
+
+    @field_validator("zalo_webhook_url")
+    @classmethod
+    def _https_only(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("https://"):
+            raise ValueError("Zalo calls webhooks over https only: https://…")
+        return url
 
     @field_validator("timezone")
     @classmethod

@@ -5,27 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from bot.channels.plain import render_plain
 from bot.dispatcher import Dispatcher
 from bot.messages import Inbound, Outbound
 
 CONSOLE = "console"
-
-
-def render_plain(outbound: Outbound) -> str:
-    """A reply as text for channels without buttons: numbered choices, typed shortcuts."""
-    lines = [outbound.text]
-    number = 0
-    extras: list[str] = []
-    for row in outbound.buttons:
-        for button in row:
-            if button.numbered:
-                number += 1
-                lines.append(f"  {number}. {button.label}")
-            elif button.typed:
-                extras.append(f"{button.label}: {button.typed}")
-    if extras:
-        lines.append("  [" + " · ".join(extras) + "]")
-    return "\n".join(lines)
 
 
 class ConsoleChannel:

@@ -81,6 +81,8 @@ def keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
 
 
 class TelegramChannel:
+    name = TELEGRAM
+
     def __init__(
         self,
         dispatcher: Dispatcher,

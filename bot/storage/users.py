@@ -69,6 +69,13 @@ class UserRepository(Repository):
         )
         return ChatUser.from_row(row) if row else None
 
+    async def by_chat(self, channel: str, chat_id: str) -> ChatUser | None:
+        row = await self.fetch_one(
+            "SELECT * FROM users WHERE channel = ? AND chat_id = ? ORDER BY id LIMIT 1",
+            (channel, chat_id),
+        )
+        return ChatUser.from_row(row) if row else None
+
     async def by_id(self, user_id: int) -> ChatUser | None:
         row = await self.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,))
         return ChatUser.from_row(row) if row else None
