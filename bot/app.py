@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from bot import onboarding
+from bot import onboarding, report
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
@@ -44,6 +44,11 @@ class Bot:
     async def close(self) -> None:
         await self.database.close()
 
+    async def deliver(self, outbound: Outbound) -> bool:
+        """Send through the running channel `outbound.channel`; False if none runs."""
+        sender = self.senders.get(outbound.channel or "")
+        return sender is not None and await sender.send(outbound)
+
 
 async def build(
     settings: Settings, clock: Clock = system_clock, forms: FormRegistry | None = None
@@ -57,7 +62,10 @@ async def build(
     dispatcher = Dispatcher(database, forms, settings, clock)
     runner = FormRunner(dispatcher)
     onboarding.install(dispatcher, runner)
-    return Bot(settings, database, dispatcher, runner)
+    report.install(dispatcher, runner)
+    bot = Bot(settings, database, dispatcher, runner)
+    dispatcher.deliver_elsewhere = bot.deliver
+    return bot
 
 
 def sample_register_path() -> str:

@@ -55,6 +55,11 @@ def show_value(form: Form, question: Question, value: Value, lang: str) -> str:
     return question.kind.show(value, form.choices_of(question), lang, question.decimals)
 
 
+def form_text(form: Form, label: Label, values: Mapping[str, object], lang: str) -> str:
+    """A form's title or intro with its `{context}` names filled in."""
+    return fill_placeholders(label.text(lang), shown_values(form, values, lang))
+
+
 class FlowRenderer:
     """Renders one turn's events; holds what every reply needs to know."""
 
@@ -219,7 +224,7 @@ class FlowRenderer:
         return lines
 
     def summary(self, event: Summary) -> Outbound:
-        title = self.form.title.text(self.lang)
+        title = self.text(self.form.title)
         lines = [self.t("Please check your answers — {title}:", title=title), ""]
         lines.extend(self.summary_lines(event.items))
         lines.append("")

@@ -225,13 +225,14 @@ def needs_confirmation(
     value = values.get(question.name)
     if value is None:
         return False
-    warned = _warns(form, question, values, value)
+    warned = warns(form, question, values, value)
     if not (question.confirm or warned):
         return False
     return answers.get(question.name + CONFIRMED) != _confirmation_key(value)
 
 
-def _warns(form: Form, question: Question, values: Mapping[str, object], value: object) -> bool:
+def warns(form: Form, question: Question, values: Mapping[str, object], value: object) -> bool:
+    """Whether `value` trips the question's soft `warning` (the user is asked once)."""
     expression = form.expression(question, "warning")
     if expression is None:
         return False
@@ -510,7 +511,7 @@ class Engine:
             return
         values = {**self._values(), question.name: value}
         confirmed_before = self.answers.get(question.name + CONFIRMED)
-        if _warns(self.form, question, values, value) and confirmed_before != str(value):
+        if warns(self.form, question, values, value) and confirmed_before != str(value):
             self.state.mode = "confirming"
             self.state.pending_value = question.kind.to_json(value)
             self.state.step += 1
@@ -569,7 +570,7 @@ class Engine:
         if question.kind.is_calculated:
             self.state.mode = "confirming"
             value = _as_value(values.get(question.name))
-            warned = _warns(self.form, question, values, value)
+            warned = warns(self.form, question, values, value)
             self.events.append(Confirm(question, value, warned=warned, step=self.state.step))
             return
         self.state.mode = "asking"

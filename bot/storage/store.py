@@ -7,6 +7,7 @@ import aiosqlite
 from bot.storage.drafts import DraftRepository
 from bot.storage.facilities import FacilityRepository
 from bot.storage.invitations import InvitationRepository
+from bot.storage.reports import ReportRepository
 from bot.storage.sessions import SessionRepository
 from bot.storage.updates import UpdateRepository
 from bot.storage.users import UserRepository
@@ -21,3 +22,4 @@ class Store:
         self.updates = UpdateRepository(connection)
         self.drafts = DraftRepository(connection)
         self.sessions = SessionRepository(connection)
+        self.reports = ReportRepository(connection)
