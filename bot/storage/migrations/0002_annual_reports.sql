@@ -24,8 +24,10 @@
 --   draft_id           drafts.id the answers came from
 --   submitted_at       when this revision was received (UTC)
 --   submitted_by       users.id of the chat user who pressed Submit
---   late               1 if received on or after 15 December 00:00 Vietnam time of `year`
---                      (the plan wants reports before 15 December)
+--   late               1 if this revision was received on or after 15 December 00:00
+--                      Vietnam time of `year` (the plan wants reports before 15 December).
+--                      Whether the facility reported on time is revision 1's flag: a
+--                      correction sent later does not make an on-time report late
 --   answers            the raw answers as JSON: {question name: value}, decimals as strings,
 --                      money and counts as integers, choices as codes, plus computed
 --                      figures and "<name>__confirmed" keys; may hold answers to questions
@@ -77,8 +79,10 @@
 --   technique          one of the technique codes above
 --   description        what was done, in the manager's words
 --
--- latest_reports: the rows of report_revisions that are the latest revision of their
--- facility and year, i.e. each facility's report for each year.
+-- latest_reports: every column of report_revisions for the latest revision of each
+-- facility and year (each facility's report for that year), plus
+--   first_submitted_at when revision 1 was received: when the facility first reported
+--   first_late         revision 1's late flag: 1 if the facility reported late
 CREATE TABLE report_revisions (
     id                  INTEGER PRIMARY KEY,
     facility_id         INTEGER NOT NULL REFERENCES facilities (id),
@@ -137,8 +141,10 @@ CREATE TABLE report_measures (
 );
 
 CREATE VIEW latest_reports AS
-SELECT r.*
+SELECT r.*, f.submitted_at AS first_submitted_at, f.late AS first_late
 FROM report_revisions AS r
+JOIN report_revisions AS f
+    ON f.facility_id = r.facility_id AND f.year = r.year AND f.revision = 1
 WHERE r.revision = (
     SELECT MAX(o.revision)
     FROM report_revisions AS o
