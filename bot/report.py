@@ -203,6 +203,8 @@ class Reports:
         revisions = await turn.store.reports.revisions(draft.facility_id, year)
         if not revisions:
             return False
+        # The menu answers the /report just typed: a typed "1" must not go to an open form.
+        await self.runner.cancel(turn)
         lines = await self._where_it_stands(turn, year, draft, revisions)
         lines.append(turn.t("What would you like to do?"))
         buttons = [[self._view_button(turn, year)], [self._change_button(turn, year)]]
@@ -304,7 +306,7 @@ class Reports:
                 year=year,
             )
             + "\n"
-            + deadline_line(turn, year, sent_on_time=False),
+            + deadline_line(turn, year, sent=False),
             [[Button(turn.t(label, year=year), f"cmd:{COMMAND}:{year}")]],
             menu=True,
         )
@@ -322,6 +324,7 @@ class Reports:
         draft = await turn.store.drafts.find(facility_id, REPORT_FORM, str(current))
         if draft is not None and await turn.store.drafts.answers(draft.id):
             return False
+        await self.runner.cancel(turn)
         turn.reply(
             turn.t(
                 "Which year is the report for? The {previous} report has not been sent yet.",
@@ -388,8 +391,7 @@ class Reports:
             )
         else:
             lines.append(turn.t("Not started yet."))
-        on_time = bool(revisions) and not revisions[0].late
-        lines.append(deadline_line(turn, year, sent_on_time=on_time))
+        lines.append(deadline_line(turn, year, sent=bool(revisions)))
         return lines
 
     def _version_line(self, turn: Turn, revision: Revision) -> str:
@@ -414,7 +416,7 @@ def this_year(turn: Turn) -> int:
     return local(turn.now, turn.settings.zone).year
 
 
-def deadline_line(turn: Turn, year: int, *, sent_on_time: bool) -> str:
+def deadline_line(turn: Turn, year: int, *, sent: bool) -> str:
     """'Deadline: before 15/12/2026 — 14 days left', or that it is today, or past."""
     zone = turn.settings.zone
     due = show_date(deadline(year, zone))
@@ -423,7 +425,7 @@ def deadline_line(turn: Turn, year: int, *, sent_on_time: bool) -> str:
         return turn.t("Deadline: before {date} — {days} days left.", date=due, days=left)
     if left == 1:
         return turn.t("Deadline: today, {date}, is the last day.", date=show_date(turn.now, zone))
-    if sent_on_time:
+    if sent:
         return turn.t("Deadline: before {date}.", date=due)
     return turn.t(
         "The deadline (before {date}) has passed: a report sent now is accepted and marked late.",

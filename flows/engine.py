@@ -318,10 +318,13 @@ class Engine:
     ) -> None:
         self.form = form
         self.state = state
+        self._stored = dict(stored)
         self.answers: dict[str, Value] = decode_answers(form, stored)
         self.context = dict(context)
         self.changes: dict[str, object] = {}
         self.events: list[Event] = []
+        # Effective values, recomputed only after an answer changes (a turn asks often).
+        self._values_now: dict[str, object] | None = None
 
     # -- public entry points
 
@@ -630,7 +633,10 @@ class Engine:
         return self.form.by_name.get(self.state.current or "")
 
     def _values(self) -> dict[str, object]:
-        return effective_answers(self.form, self.answers, self.context)
+        """The effective values; shared between calls, so callers copy before changing."""
+        if self._values_now is None:
+            self._values_now = effective_answers(self.form, self.answers, self.context)
+        return self._values_now
 
     def _default_of(self, question: Question) -> Value:
         expression = self.form.expression(question, "default")
@@ -655,6 +661,7 @@ class Engine:
         self._store(question.name, question.kind.to_json(value))
 
     def _store(self, name: str, raw: object, delete: bool = False) -> None:
+        self._values_now = None
         if delete:
             self.answers.pop(name, None)
             self.changes[name] = _DELETE
@@ -667,7 +674,9 @@ class Engine:
         if self.changes:
             values = self._values()
             for name, raw in stored_calculations(self.form, values).items():
-                self.changes[name] = raw
+                # Only the figures this turn changed: the others are stored as they are.
+                if self._stored.get(name) != raw:
+                    self.changes[name] = raw
         return Transition(self.state, self.changes, self.events)
 
 

@@ -98,7 +98,7 @@ async def test_a_full_report_typed_the_vietnamese_way_is_stored_with_exact_figur
         ("equipment_modification", "Thay nồi hấp bằng nồi có bảo ôn"),
     ]
     [(raw,)] = rows(db, "SELECT answers FROM report_revisions")
-    assert json.loads(raw)["elec_base"] == "125.5"
+    assert json.loads(str(raw))["elec_base"] == "125.5"
     assert rows(db, "SELECT period, status FROM drafts WHERE form_id = 'annual_report'") == [
         ("2026", "submitted")
     ]
