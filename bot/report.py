@@ -164,12 +164,11 @@ class Reports:
                 record=record,
             )
         )
-        facility = await turn.facility()
         lines = [
             turn.t(
                 "✅ The {year} report of {facility} is received.",
                 year=year,
-                facility=facility.name if facility else "",
+                facility=await facility_name(turn),
             ),
             turn.t("Receipt number: {receipt}", receipt=revision.receipt),
             turn.t(
@@ -258,9 +257,7 @@ class Reports:
         context.setdefault("report_year", year)
         values = effective_answers(form, decode_answers(form, latest.answers), context)
         renderer = FlowRenderer(form, turn.lang, turn.user.chat_id, values, (0, 0), None)
-        facility = await turn.facility()
-        lines = ["📄 " + form_text(form, form.title, values, turn.lang)]
-        lines.append(facility.name if facility else "")
+        lines = ["📄 " + form_text(form, form.title, values, turn.lang), await facility_name(turn)]
         lines.extend(self._version_line(turn, revision) for revision in revisions)
         if revisions[0].late:
             lines.append(late_line(turn, year))
@@ -348,12 +345,11 @@ class Reports:
     ) -> list[str]:
         """The year's report: sent (when, on time or late, which version), a draft and how
         far along, or not started — then the deadline."""
-        facility = await turn.facility()
         lines = [
             turn.t(
                 "Yearly SXSH report {year} — {facility}:",
                 year=year,
-                facility=facility.name if facility else "",
+                facility=await facility_name(turn),
             )
         ]
         stored = await turn.store.drafts.answers(draft.id) if draft else {}
@@ -395,7 +391,7 @@ class Reports:
         return lines
 
     def _version_line(self, turn: Turn, revision: Revision) -> str:
-        """'• Version 2: 03/12/2026 10:00 — Trần Văn Bình — receipt LS-2026-000002'."""
+        """'• Version 2: 03/12/2026 10:00 — receipt LS-2026-000002 (sent by Trần Văn Bình)'."""
         line = turn.t(
             "• Version {revision}: {time} — receipt {receipt}",
             revision=revision.revision,
@@ -410,6 +406,11 @@ class Reports:
 
     def _change_button(self, turn: Turn, year: int) -> Button:
         return Button(turn.t("Change the report"), f"{COMMAND}:{CHANGE}:{year}")
+
+
+async def facility_name(turn: Turn) -> str:
+    facility = await turn.facility()
+    return facility.name if facility else ""
 
 
 def this_year(turn: Turn) -> int:

@@ -56,7 +56,7 @@ async def test_after_the_profile_is_saved_the_report_is_the_next_step_one_tap_aw
     opened = await chat.say("1")
     assert "Báo cáo kết quả áp dụng sản xuất sạch hơn (SXSH) năm 2026" in opened
     assert "ví dụ /report 2025" in opened
-    assert "(1/" in opened and "Lãnh đạo cơ sở đã được tìm hiểu" in opened
+    assert "(1/" in opened and "Lãnh đạo cơ sở đã được phổ biến" in opened
 
 
 async def test_the_profile_answers_are_offered_as_defaults_and_name_the_non_applier(
@@ -250,7 +250,7 @@ async def test_a_replaced_answer_is_told_to_its_author_on_their_channel_and_to_n
     [notice] = channel.sent
     assert (notice.channel, notice.chat_id) == ("console", "first")
     assert notice.text.startswith(
-        "ℹ️ Một đồng nghiệp cùng cơ sở vừa trả lời câu “Lãnh đạo cơ sở đã được tìm hiểu"
+        "ℹ️ Một đồng nghiệp cùng cơ sở vừa trả lời câu “Lãnh đạo cơ sở đã được phổ biến"
     )
     assert ": Không. Câu trả lời trước đó của anh/chị (Có) đã được thay thế." in notice.text
     # Both now at the staff question: giving the same answer as the other replaces nothing.

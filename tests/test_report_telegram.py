@@ -204,7 +204,7 @@ async def test_two_managers_share_the_draft_and_the_one_whose_answer_is_replaced
     await link(telegram, clock, COLLEAGUE)
     await telegram.say(MANAGER, "/lang en")
     assert "Has the facility's management" in texts(await telegram.say(MANAGER, "/report"))
-    assert "Lãnh đạo cơ sở đã được tìm hiểu" in texts(await telegram.say(COLLEAGUE, "/report"))
+    assert "Lãnh đạo cơ sở đã được phổ biến" in texts(await telegram.say(COLLEAGUE, "/report"))
     await telegram.say(MANAGER, "yes")
     before = len(telegram.server.sent)
     replies = await telegram.say(COLLEAGUE, "không")
