@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.app import Bot
 from bot.clock import VIETNAM
-from bot.messages import Outbound
+from bot.messages import Inbound, Outbound
 from bot.settings import Settings
 from tests.conftest import FakeClock, invitation_for
 from tests.support.report_script import FULL_REPORT, NOT_APPLIED, SUBMIT
@@ -258,3 +258,24 @@ async def test_a_replaced_answer_is_told_to_its_author_on_their_channel_and_to_n
     await first.say("0")
     await second.say("0")
     assert len(channel.sent) == 1
+
+
+async def test_forged_or_stale_report_buttons_are_refused_and_change_nothing(
+    bot: Bot, clock: FakeClock, settings: Settings
+) -> None:
+    await linked(bot, clock)
+
+    async def press(data: str) -> str:
+        pressed = Inbound("console", "manager", "manager", "callback", callback_data=data)
+        return "\n".join(reply.text for reply in await bot.dispatcher.handle(pressed))
+
+    for data in ("report:change:2026", "report:burn:2026", "report:view:abc", "report:"):
+        assert "không còn hiệu lực" in await press(data)
+    assert "Chưa có báo cáo năm 2026 nào được gửi" in await press("report:view:2026")
+    assert rows(settings.db_path, "SELECT COUNT(*) FROM report_revisions") == [(0,)]
+
+
+async def test_report_and_status_need_a_linked_chat(bot: Bot) -> None:
+    stranger = Chat(bot, "stranger")
+    for command in ("/report", "/status", "/report 2025"):
+        assert "chưa được liên kết" in await stranger.say(command)
