@@ -27,7 +27,6 @@ from flows.engine import (
     TextInput,
     Transition,
     decode_answers,
-    effective_answers,
     progress,
 )
 from flows.model import Form
@@ -204,7 +203,7 @@ class FormRunner:
     async def _finish(
         self, turn: Turn, form: Form, draft: Draft, engine: Engine, result: Transition
     ) -> None:
-        values = effective_answers(form, engine.answers, engine.context)
+        values = engine.values()
         if result.changes:
             # Read before writing: whose answers this turn replaces.
             hooks = self.hooks.get(form.id)
@@ -222,7 +221,7 @@ class FormRunner:
             turn.lang,
             turn.user.chat_id,
             values,
-            progress(form, engine.answers, engine.context),
+            progress(form, engine.answers, engine.context, values),
             turn.inbound.message_id,
         )
         turn.replies.extend(renderer.render(result.events))
