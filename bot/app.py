@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from bot import first_contact, onboarding, reminder_service, staff
+from bot import first_contact, onboarding, reminder_service, report, staff
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
@@ -44,6 +44,11 @@ class Bot:
     async def close(self) -> None:
         await self.database.close()
 
+    async def deliver(self, outbound: Outbound) -> bool:
+        """Send through the running channel `outbound.channel`; False if none runs."""
+        sender = self.senders.get(outbound.channel or "")
+        return sender is not None and await sender.send(outbound)
+
 
 async def build(
     settings: Settings, clock: Clock = system_clock, forms: FormRegistry | None = None
@@ -58,10 +63,13 @@ async def build(
     runner = FormRunner(dispatcher)
     senders: dict[str, Sender] = {}
     onboarding.install(dispatcher, runner)
+    report.install(dispatcher, runner)
     first_contact.install(dispatcher)
     reminder_service.install(dispatcher, runner)
     staff.install(dispatcher, runner, senders)
-    return Bot(settings, database, dispatcher, runner, senders)
+    bot = Bot(settings, database, dispatcher, runner, senders)
+    dispatcher.deliver_elsewhere = bot.deliver
+    return bot
 
 
 def sample_register_path() -> str:

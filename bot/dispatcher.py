@@ -28,6 +28,7 @@ from flows.types import match_choice
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[["Turn", str], Awaitable[None]]
+Deliverer = Callable[[Outbound], Awaitable[bool]]
 CallbackHandler = Callable[["Turn", str], Awaitable[None]]
 TextHandler = Callable[["Turn", str], Awaitable[bool]]
 AudienceProvider = Callable[["Turn"], Awaitable[set[str]]]
@@ -110,6 +111,9 @@ class Dispatcher:
         self.fallback_text: CommandHandler | None = None
         # Extra audiences a user belongs to ("staff", "admin"), asked when /help is built.
         self.audience_providers: list[AudienceProvider] = []
+        # Sends a message to a chat other than the turn's (e.g. telling a colleague that
+        # their answer was replaced); the app wires it to the running channels.
+        self.deliver_elsewhere: Deliverer | None = None
 
     # -- registration
 
@@ -172,7 +176,7 @@ class Dispatcher:
                 await self._route(turn)
                 self._remember_menu(turn)
                 await store.sessions.save(turn.session, now)
-                return turn.replies
+            return await self._deliver_others(inbound, turn.replies)
         except Exception:
             # The transaction rolled back: nothing half-done is stored, and the same
             # delivery can be tried again.
@@ -189,6 +193,25 @@ class Dispatcher:
                 ),
             )
             return [Outbound(chat_id=inbound.chat_id, text=message)]
+
+    async def _deliver_others(self, inbound: Inbound, replies: list[Outbound]) -> list[Outbound]:
+        """Send, after the commit, what is meant for other chats; return the turn's own."""
+        own: list[Outbound] = []
+        for reply in replies:
+            if reply.chat_id == inbound.chat_id and reply.channel in (None, inbound.channel):
+                own.append(reply)
+                continue
+            try:
+                delivered = self.deliver_elsewhere is not None and await self.deliver_elsewhere(
+                    reply
+                )
+            except Exception:
+                # The turn is committed; a failed side message must not undo its replies.
+                log.exception("a message for %s:%s failed", reply.channel, reply.chat_id)
+                delivered = False
+            if not delivered:
+                log.warning("a message for %s:%s was not delivered", reply.channel, reply.chat_id)
+        return own
 
     async def _route(self, turn: Turn) -> None:
         inbound = turn.inbound

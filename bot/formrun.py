@@ -8,13 +8,14 @@ reporting year), choose the period a draft belongs to, and decide what submittin
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.clock import local
 from bot.i18n import N_
-from bot.render import FlowRenderer
+from bot.render import FlowRenderer, form_text
+from bot.shared_drafts import replaced_answer_notices
 from bot.storage.drafts import Draft
 from flows.engine import (
     BackInput,
@@ -26,10 +27,10 @@ from flows.engine import (
     TextInput,
     Transition,
     decode_answers,
-    effective_answers,
     progress,
 )
 from flows.model import Form
+from flows.types import Value
 
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher, Turn
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ContextBuilder = Callable[["Turn"], Awaitable[dict[str, object]]]
+DraftContextBuilder = Callable[["Turn", Draft], Awaitable[dict[str, object]]]
 SubmitHandler = Callable[["Turn", Form, Draft, dict[str, object]], Awaitable[None]]
 PeriodChooser = Callable[["Turn", str], Awaitable[str | None]]
 OpenHandler = Callable[["Turn", Form, Draft], Awaitable[bool]]
@@ -55,6 +57,8 @@ class FormHooks:
     on_submit: SubmitHandler | None = None
     # Called when the draft is already submitted; return True if it replied itself.
     on_open_submitted: OpenHandler | None = None
+    # Context that depends on the draft, e.g. the reporting year its period stands for.
+    draft_context: DraftContextBuilder | None = None
 
 
 class FormRunner:
@@ -103,9 +107,10 @@ class FormRunner:
             # Keep the step counter growing so buttons from before stay stale.
             state.step = int(str(previous.get("step", 0)))
         stored = await turn.store.drafts.answers(draft.id)
+        context = await self.context(turn, form, draft)
         if intro and form.intro and not stored:
-            turn.reply(form.intro.text(turn.lang))
-        engine = Engine(form, state, stored, await self.context(turn, form))
+            turn.reply(form_text(form, form.intro, context, turn.lang))
+        engine = Engine(form, state, stored, context)
         await self._finish(turn, form, draft, engine, engine.start())
 
     async def resume(self, turn: Turn) -> bool:
@@ -167,17 +172,21 @@ class FormRunner:
         if state.mode == "done":
             return False
         stored = await turn.store.drafts.answers(draft.id)
-        engine = Engine(form, state, stored, await self.context(turn, form))
+        engine = Engine(form, state, stored, await self.context(turn, form, draft))
         await self._finish(turn, form, draft, engine, engine.handle(given))
         return True
 
     # -- internals
 
-    async def context(self, turn: Turn, form: Form) -> dict[str, object]:
+    async def context(
+        self, turn: Turn, form: Form, draft: Draft | None = None
+    ) -> dict[str, object]:
         values = await base_context(turn)
         hooks = self.hooks.get(form.id)
         if hooks and hooks.context:
             values.update(await hooks.context(turn))
+        if hooks and hooks.draft_context and draft is not None:
+            values.update(await hooks.draft_context(turn, draft))
         return values
 
     async def _period(
@@ -194,18 +203,25 @@ class FormRunner:
     async def _finish(
         self, turn: Turn, form: Form, draft: Draft, engine: Engine, result: Transition
     ) -> None:
+        values = engine.values()
         if result.changes:
+            # Read before writing: whose answers this turn replaces.
+            hooks = self.hooks.get(form.id)
+            command = hooks.command if hooks else form.id
+            notices = await replaced_answer_notices(
+                turn, form, draft, result.changes, values, command
+            )
             await turn.store.drafts.apply(draft.id, result.changes, turn.user.id, turn.now)
+            turn.replies.extend(notices)
         turn.session.form_id = form.id
         turn.session.draft_id = draft.id
         turn.session.state = result.state.to_json()
-        values = effective_answers(form, engine.answers, engine.context)
         renderer = FlowRenderer(
             form,
             turn.lang,
             turn.user.chat_id,
             values,
-            progress(form, engine.answers, engine.context),
+            progress(form, engine.answers, engine.context, values),
             turn.inbound.message_id,
         )
         turn.replies.extend(renderer.render(result.events))
@@ -223,32 +239,40 @@ class FormRunner:
             await hooks.on_submit(turn, form, draft, values)
             return
         await turn.store.drafts.set_status(draft.id, "submitted", turn.now)
-        turn.reply(
-            turn.t(
-                "Thank you, your answers to “{title}” are saved.", title=form.title.text(turn.lang)
-            )
-        )
+        title = form_text(form, form.title, values, turn.lang)
+        turn.reply(turn.t("Thank you, your answers to “{title}” are saved.", title=title))
 
 
 async def base_context(turn: Turn) -> dict[str, object]:
     """Names every form may use: the facility, this year, the facility's product unit."""
     facility = await turn.facility()
-    values: dict[str, object] = {
+    unit = product_unit_text(turn, await profile_answers(turn))
+    return {
         "current_year": local(turn.now, turn.settings.zone).year,
         "facility_name": facility.name if facility else "",
-        "product_unit": turn.t(N_("unit")),
+        "product_unit": unit or turn.t(N_("unit")),
     }
-    if facility is None or PROFILE_FORM not in turn.dispatcher.forms:
-        return values
-    profile = await turn.store.drafts.find(facility.id, PROFILE_FORM, "once")
+
+
+async def profile_answers(turn: Turn) -> dict[str, Value]:
+    """The facility profile's answers, decoded ({} before anyone has answered it)."""
+    facility_id = turn.user.facility_id
+    if facility_id is None or PROFILE_FORM not in turn.dispatcher.forms:
+        return {}
+    profile = await turn.store.drafts.find(facility_id, PROFILE_FORM, "once")
     if profile is None:
-        return values
+        return {}
     form = turn.dispatcher.forms.get(PROFILE_FORM)
-    answers = decode_answers(form, await turn.store.drafts.answers(profile.id))
-    unit = answers.get("product_unit")
-    if unit == "other" and answers.get("product_unit_other"):
-        values["product_unit"] = str(answers["product_unit_other"])
-    elif unit:
-        question = form.by_name["product_unit"]
-        values["product_unit"] = question.kind.show(unit, form.choices_of(question), turn.lang, 0)
-    return values
+    return decode_answers(form, await turn.store.drafts.answers(profile.id))
+
+
+def product_unit_text(turn: Turn, profile: Mapping[str, Value]) -> str | None:
+    """The profile's product unit as the user reads it ("tấn"), None if not answered."""
+    unit = profile.get("product_unit")
+    if unit == "other" and profile.get("product_unit_other"):
+        return str(profile["product_unit_other"])
+    if not unit:
+        return None
+    form = turn.dispatcher.forms.get(PROFILE_FORM)
+    question = form.by_name["product_unit"]
+    return question.kind.show(unit, form.choices_of(question), turn.lang, 0)

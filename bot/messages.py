@@ -55,6 +55,9 @@ class Outbound:
     attachment: Attachment | None = None
     # A menu's numbered buttons may be answered by typing their number or label.
     is_menu: bool = False
+    # The channel of `chat_id` when it is not the one the turn came from (a message to
+    # another user); None means the turn's own channel.
+    channel: str | None = None
 
     def numbered_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row if button.numbered]

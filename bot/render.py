@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from bot.i18n import tr
@@ -31,16 +31,36 @@ def flow_button(step: int, action: str, index: int = 0) -> str:
     return f"f:{step}:{action}:{index}"
 
 
-def shown_values(form: Form, values: Mapping[str, object], lang: str) -> dict[str, str]:
+def shown_values(form: Form, values: Mapping[str, object], lang: str) -> Mapping[str, str]:
     """Every value formatted for display, for filling `{name}` in labels."""
-    shown: dict[str, str] = {}
-    for name, value in values.items():
-        question = form.by_name.get(name)
-        if question is None:
-            shown[name] = "" if value is None else str(value)
-        else:
-            shown[name] = show_value(form, question, _typed(value), lang)
-    return shown
+    return ShownValues(form, values, lang)
+
+
+class ShownValues(Mapping[str, str]):
+    """Values formatted on first use: a label names a few of a form's many values, and
+    formatting numbers the Vietnamese way is not free."""
+
+    def __init__(self, form: Form, values: Mapping[str, object], lang: str) -> None:
+        self._form = form
+        self._values = values
+        self._lang = lang
+        self._shown: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._shown:
+            value = self._values[name]
+            question = self._form.by_name.get(name)
+            if question is None:
+                self._shown[name] = "" if value is None else str(value)
+            else:
+                self._shown[name] = show_value(self._form, question, _typed(value), self._lang)
+        return self._shown[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def _typed(value: object) -> Value:
@@ -53,6 +73,11 @@ def _typed(value: object) -> Value:
 
 def show_value(form: Form, question: Question, value: Value, lang: str) -> str:
     return question.kind.show(value, form.choices_of(question), lang, question.decimals)
+
+
+def form_text(form: Form, label: Label, values: Mapping[str, object], lang: str) -> str:
+    """A form's title or intro with its `{context}` names filled in."""
+    return fill_placeholders(label.text(lang), shown_values(form, values, lang))
 
 
 class FlowRenderer:
@@ -195,12 +220,12 @@ class FlowRenderer:
         else:
             lines = [f"{self.text(question.label)}: {value}"]
         if event.warned and question.warning_message:
-            lines.append(
-                "⚠️ "
-                + fill_placeholders(
-                    question.warning_message.text(self.lang), {**self.shown, question.name: value}
-                )
-            )
+            message = question.warning_message
+            # The message names the value being questioned as it is about to be stored.
+            names = message.placeholders() & set(self.shown)
+            shown = {name: self.shown[name] for name in names}
+            shown[question.name] = value
+            lines.append("⚠️ " + fill_placeholders(message.text(self.lang), shown))
         lines.append(self.t("Is that right?"))
         buttons = [
             [
@@ -219,7 +244,7 @@ class FlowRenderer:
         return lines
 
     def summary(self, event: Summary) -> Outbound:
-        title = self.form.title.text(self.lang)
+        title = self.text(self.form.title)
         lines = [self.t("Please check your answers — {title}:", title=title), ""]
         lines.extend(self.summary_lines(event.items))
         lines.append("")

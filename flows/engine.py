@@ -225,13 +225,14 @@ def needs_confirmation(
     value = values.get(question.name)
     if value is None:
         return False
-    warned = _warns(form, question, values, value)
+    warned = warns(form, question, values, value)
     if not (question.confirm or warned):
         return False
     return answers.get(question.name + CONFIRMED) != _confirmation_key(value)
 
 
-def _warns(form: Form, question: Question, values: Mapping[str, object], value: object) -> bool:
+def warns(form: Form, question: Question, values: Mapping[str, object], value: object) -> bool:
+    """Whether `value` trips the question's soft `warning` (the user is asked once)."""
     expression = form.expression(question, "warning")
     if expression is None:
         return False
@@ -289,10 +290,17 @@ def editable_items(form: Form, values: Mapping[str, object]) -> tuple[SummaryIte
 
 
 def progress(
-    form: Form, answers: Mapping[str, Value], context: Mapping[str, object]
+    form: Form,
+    answers: Mapping[str, Value],
+    context: Mapping[str, object],
+    values: Mapping[str, object] | None = None,
 ) -> tuple[int, int]:
-    """(answered, asked) over the questions relevant now: "12 of 20 questions"."""
-    values = effective_answers(form, answers, context)
+    """(answered, asked) over the questions relevant now: "12 of 20 questions".
+
+    `values` are the effective answers when the caller has them already.
+    """
+    if values is None:
+        values = effective_answers(form, answers, context)
     relevant = [
         question
         for question in form.questions
@@ -317,10 +325,13 @@ class Engine:
     ) -> None:
         self.form = form
         self.state = state
+        self._stored = dict(stored)
         self.answers: dict[str, Value] = decode_answers(form, stored)
         self.context = dict(context)
         self.changes: dict[str, object] = {}
         self.events: list[Event] = []
+        # Effective values, recomputed only after an answer changes (a turn asks often).
+        self._values_now: dict[str, object] | None = None
 
     # -- public entry points
 
@@ -352,7 +363,7 @@ class Engine:
         return self._result()
 
     def summary(self) -> Summary:
-        return Summary(answered_items(self.form, self._values()), self.state.step)
+        return Summary(answered_items(self.form, self.values()), self.state.step)
 
     # -- the modes
 
@@ -435,7 +446,7 @@ class Engine:
             self._confirm_warning(question, answer)
 
     def _confirm_calculation(self, question: Question, confirmed: bool) -> None:
-        values = self._values()
+        values = self.values()
         if confirmed:
             self._store(question.name + CONFIRMED, _confirmation_key(values.get(question.name)))
             self._advance(after=question.name)
@@ -469,7 +480,7 @@ class Engine:
     def _on_summary(self, given: Input) -> None:
         action = _summary_action(given)
         if action == "submit":
-            pending = _next_pending(self.form, self.answers, self._values())
+            pending = _next_pending(self.form, self.answers, self.values())
             if pending is not None:
                 self._ask(pending)
                 return
@@ -478,12 +489,12 @@ class Engine:
         elif action == "change":
             self.state.mode = "edit_menu"
             self.state.step += 1
-            self.events.append(EditMenu(editable_items(self.form, self._values()), self.state.step))
+            self.events.append(EditMenu(editable_items(self.form, self.values()), self.state.step))
         else:
             self.events.append(Problem(N_("Type 1 to submit, or 2 to change an answer.")))
 
     def _on_edit_menu(self, given: Input) -> None:
-        items = editable_items(self.form, self._values())
+        items = editable_items(self.form, self.values())
         index: int | None = None
         if isinstance(given, Press) and given.action == "edit":
             index = given.index
@@ -508,9 +519,9 @@ class Engine:
         if problem is not None:
             self.events.append(problem)
             return
-        values = {**self._values(), question.name: value}
+        values = {**self.values(), question.name: value}
         confirmed_before = self.answers.get(question.name + CONFIRMED)
-        if _warns(self.form, question, values, value) and confirmed_before != str(value):
+        if warns(self.form, question, values, value) and confirmed_before != str(value):
             self.state.mode = "confirming"
             self.state.pending_value = question.kind.to_json(value)
             self.state.step += 1
@@ -523,7 +534,7 @@ class Engine:
         self.state.selection = []
         if self.state.revisit_until and self.state.revisit_until != question.name:
             nxt = _next_pending(
-                self.form, self.answers, self._values(), after=question.name, include_answered=True
+                self.form, self.answers, self.values(), after=question.name, include_answered=True
             )
             if nxt is not None and self.form.index_of(nxt.name) <= self.form.index_of(
                 self.state.revisit_until
@@ -532,7 +543,7 @@ class Engine:
                 return
         self.state.revisit_until = None
         if self.state.editing:
-            pending = _next_pending(self.form, self.answers, self._values())
+            pending = _next_pending(self.form, self.answers, self.values())
             if pending is None:
                 self._show_summary()
             else:
@@ -541,7 +552,7 @@ class Engine:
         self._advance(after=question.name)
 
     def _advance(self, after: str | None) -> None:
-        values = self._values()
+        values = self.values()
         pending = _next_pending(self.form, self.answers, values, after=after)
         if pending is None and after is not None:
             pending = _next_pending(self.form, self.answers, values)
@@ -565,11 +576,11 @@ class Engine:
         self.state.current = question.name
         self.state.step += 1
         self.state.selection = []
-        values = self._values()
+        values = self.values()
         if question.kind.is_calculated:
             self.state.mode = "confirming"
             value = _as_value(values.get(question.name))
-            warned = _warns(self.form, question, values, value)
+            warned = warns(self.form, question, values, value)
             self.events.append(Confirm(question, value, warned=warned, step=self.state.step))
             return
         self.state.mode = "asking"
@@ -596,7 +607,7 @@ class Engine:
 
     def _back(self) -> None:
         if self.state.mode in ("summary", "edit_menu"):
-            editable = editable_items(self.form, self._values())
+            editable = editable_items(self.form, self.values())
             if editable:
                 self.state.editing = True
                 self._ask(editable[-1].question)
@@ -604,7 +615,7 @@ class Engine:
         while self.state.history:
             previous = self.state.history.pop()
             question = self.form.by_name.get(previous)
-            if question is None or not is_relevant(self.form, question, self._values()):
+            if question is None or not is_relevant(self.form, question, self.values()):
                 continue
             if self.state.current and self.state.revisit_until is None:
                 self.state.revisit_until = self.state.current
@@ -628,14 +639,17 @@ class Engine:
     def _current_question(self) -> Question | None:
         return self.form.by_name.get(self.state.current or "")
 
-    def _values(self) -> dict[str, object]:
-        return effective_answers(self.form, self.answers, self.context)
+    def values(self) -> dict[str, object]:
+        """The effective values now; shared between calls, so callers copy before changing."""
+        if self._values_now is None:
+            self._values_now = effective_answers(self.form, self.answers, self.context)
+        return self._values_now
 
     def _default_of(self, question: Question) -> Value:
         expression = self.form.expression(question, "default")
         if expression is None:
             return None
-        result = _as_value(expression.evaluate(self._values()))
+        result = _as_value(expression.evaluate(self.values()))
         if question.type in {"year", "integer", "money"} and isinstance(result, Decimal):
             return int(result)
         return result
@@ -644,7 +658,7 @@ class Engine:
         expression = self.form.expression(question, "constraint")
         if expression is None or value is None:
             return None
-        values = {**self._values(), question.name: value}
+        values = {**self.values(), question.name: value}
         if expression.is_true(values, current=value):
             return None
         return Problem(label=question.constraint_message)
@@ -654,6 +668,7 @@ class Engine:
         self._store(question.name, question.kind.to_json(value))
 
     def _store(self, name: str, raw: object, delete: bool = False) -> None:
+        self._values_now = None
         if delete:
             self.answers.pop(name, None)
             self.changes[name] = _DELETE
@@ -664,9 +679,11 @@ class Engine:
 
     def _result(self) -> Transition:
         if self.changes:
-            values = self._values()
+            values = self.values()
             for name, raw in stored_calculations(self.form, values).items():
-                self.changes[name] = raw
+                # Only the figures this turn changed: the others are stored as they are.
+                if self._stored.get(name) != raw:
+                    self.changes[name] = raw
         return Transition(self.state, self.changes, self.events)
 
 

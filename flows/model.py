@@ -135,6 +135,7 @@ class Form(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")
     version: int = Field(ge=1)
+    # The title and intro may name context values, e.g. "… năm {report_year}".
     title: Label
     # "year": one draft per facility and year; "once": a single record per facility;
     # "each": every run starts a new record (e.g. repeated self-assessments).
@@ -207,6 +208,14 @@ class Form(BaseModel):
                         f"{', '.join(sorted(unknown_names))}"
                     )
             seen.add(question.name)
+        # A title or intro is shown before any answer exists: it may name context only.
+        for where, text in (("title", self.title), ("intro", self.intro)):
+            unknown_context = text.placeholders() - set(self.context) if text else set()
+            if unknown_context:
+                raise ValueError(
+                    f"the {where} refers to {', '.join(sorted(unknown_context))}, "
+                    "which is not a context name"
+                )
         return self
 
 

@@ -55,7 +55,14 @@ def problems() -> list[str]:
     found = extracted()
     result: list[str] = []
     for lang in LANGUAGES:
-        entries = {msgid: (path, text) for path, msgid, text in catalog_entries(lang)}
+        entries: dict[str, tuple[Path, str]] = {}
+        for path, msgid, text in catalog_entries(lang):
+            if msgid in entries:
+                # Domains are merged at run time: a second copy would silently win or lose.
+                result.append(
+                    f"{lang}: {msgid!r} is in both {entries[msgid][0].name} and {path.name}"
+                )
+            entries[msgid] = (path, text)
         for msgid, where in sorted(found.items()):
             entry = entries.get(msgid)
             if entry is None:

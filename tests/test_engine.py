@@ -359,6 +359,37 @@ def test_progress_counts_only_questions_relevant_now(form: Form) -> None:
 def test_the_builtin_forms_all_load() -> None:
     registry = FormRegistry.builtin()
     assert "facility_profile" in registry
+    assert "annual_report" in registry
+
+
+def test_an_answer_stores_only_the_computed_figures_it_changes(form: Form) -> None:
+    session = Session(form)
+    answer_through_elec(session)
+    session.send("125,5")
+    engine = Engine(form, session.state, session.stored, CONTEXT)
+    result = engine.handle(TextInput("100,4"))
+    assert set(result.changes) == {"elec_now", "elec_saving_pct"}
+    session.stored.update(result.changes)
+    confirmed = Engine(form, result.state, session.stored, CONTEXT).handle(TextInput("có"))
+    assert set(confirmed.changes) == {"elec_saving_pct" + CONFIRMED}
+
+
+def test_a_title_or_intro_may_name_context_values_and_nothing_else(tmp_path: Path) -> None:
+    path = tmp_path / "titled.yaml"
+    form_text = (
+        "id: titled\nversion: 1\n"
+        "title: {{vi: 'Báo cáo năm {{report_year}}', en: 'Report {{report_year}}'}}\n"
+        "intro: {{vi: 'Hạn {{deadline}}', en: 'Due {{deadline}}'}}\n{context}"
+        "questions:\n  - {{name: a, type: text, label: {{vi: x, en: y}}}}\n"
+    )
+    path.write_text(form_text.format(context="context: [report_year]\n"), encoding="utf-8")
+    with pytest.raises(FormError) as raised:
+        load_form(path)
+    assert "the intro refers to deadline, which is not a context name" in str(raised.value)
+    path.write_text(
+        form_text.format(context="context: [report_year, deadline]\n"), encoding="utf-8"
+    )
+    assert load_form(path).title.placeholders() == {"report_year"}
 
 
 BROKEN_FORMS = {

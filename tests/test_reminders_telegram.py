@@ -81,8 +81,8 @@ async def test_a_reminder_tells_the_days_left_and_the_report_state_with_a_button
     )
     assert "Hạn cuối là ngày 14/12/2026" in (vietnamese.plain_text or "")
     assert "Tình trạng báo cáo: bản nháp, đã trả lời 2/4 câu hỏi" in (vietnamese.plain_text or "")
-    assert vietnamese.button_texts == ["Tiếp tục báo cáo"]
-    assert vietnamese.callback_data("Tiếp tục báo cáo") == REPORT_BUTTON
+    assert vietnamese.button_texts == ["Tiếp tục làm báo cáo"]
+    assert vietnamese.callback_data("Tiếp tục làm báo cáo") == REPORT_BUTTON
     [english] = reminders_to(telegram.server, 2002)
     assert "7 days left to send the yearly SXSH results report" in (english.plain_text or "")
     assert "Your report: not started." in (english.plain_text or "")

@@ -69,12 +69,19 @@ class DraftRepository(Repository):
             "SELECT name, value, answered_by, answered_at FROM draft_answers WHERE draft_id = ?",
             (draft_id,),
         )
-        return {
-            row["name"]: StoredAnswer(
-                json.loads(row["value"]), row["answered_by"], from_db(row["answered_at"])
-            )
-            for row in rows
-        }
+        return {row["name"]: _stored_answer(row) for row in rows}
+
+    async def authors(self, draft_id: int, names: list[str]) -> dict[str, StoredAnswer]:
+        """The stored answers to `names`, with who gave them and when."""
+        if not names:
+            return {}
+        marks = ", ".join("?" for _ in names)
+        rows = await self.fetch_all(
+            "SELECT name, value, answered_by, answered_at FROM draft_answers"
+            f" WHERE draft_id = ? AND name IN ({marks})",
+            (draft_id, *names),
+        )
+        return {row["name"]: _stored_answer(row) for row in rows}
 
     async def apply(
         self, draft_id: int, changes: Mapping[str, object], user_id: int | None, now: datetime
@@ -103,6 +110,10 @@ class DraftRepository(Repository):
             "UPDATE drafts SET status = ?, updated_at = ? WHERE id = ?",
             (status, to_db(now), draft_id),
         )
+
+
+def _stored_answer(row: aiosqlite.Row) -> StoredAnswer:
+    return StoredAnswer(json.loads(row["value"]), row["answered_by"], from_db(row["answered_at"]))
 
 
 def _draft(row: aiosqlite.Row) -> Draft:

@@ -9,6 +9,7 @@ from bot.storage.drafts import DraftRepository
 from bot.storage.facilities import FacilityRepository
 from bot.storage.invitations import InvitationRepository
 from bot.storage.reminders import ReminderRepository
+from bot.storage.reports import ReportRepository
 from bot.storage.sessions import SessionRepository
 from bot.storage.staff import StaffRepository
 from bot.storage.updates import UpdateRepository
@@ -27,3 +28,4 @@ class Store:
         self.reminders = ReminderRepository(connection)
         self.staff = StaffRepository(connection)
         self.audit = AuditRepository(connection)
+        self.reports = ReportRepository(connection)
