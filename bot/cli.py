@@ -27,6 +27,7 @@ from bot.invitations import deep_link, display, issue
 from bot.register import Lang, RegisterFileError, describe
 from bot.settings import Settings
 from flows.model import FormError
+from knowledge.library import LibraryError
 
 DEMO_DB = "sxsh-demo.db"
 DEMO_FACILITY = "DEMO01"
@@ -89,6 +90,15 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     do_list.add_argument("--commune", help=t("commune name or code"))
     do_list.add_argument("--sector", help=t("VSIC division, e.g. C23"))
 
+    tips = commands.add_parser(
+        "tips", help=t("the best three guidance snippets for a question, as the chat ranks them")
+    )
+    tips.add_argument("question", help=t("the question, as a manager would type it"))
+    tips.add_argument("--sector", help=t("the asker's VSIC division, e.g. C23"))
+    tips.add_argument(
+        "--lang", choices=LANGUAGES, default=lang, help=t("language of messages: vi or en")
+    )
+
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
     invite.add_argument("--days", type=int, help=t("days until the invitation expires"))
@@ -105,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         handler = COMMANDS[args.command]
         return asyncio.run(handler(settings, args))
-    except (CliError, FormError) as error:
+    except (CliError, FormError, LibraryError) as error:
         print(f"sxsh-bot: {error}", file=sys.stderr)
         return 2
     except RegisterFileError as error:
@@ -318,12 +328,34 @@ async def _bot_username(settings: Settings, lang: str) -> str | None:
         return None
 
 
+async def _tips(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.guidance import Guide
+
+    sector = None
+    if args.sector:
+        found = find_sector(args.sector)
+        if found is None:
+            raise CliError(tr(args.lang, "unknown sector: {value}", value=args.sector))
+        sector = found.code
+    guide = Guide.load(settings)
+    hits = guide.index.search(args.question, sector)[:3]
+    if not hits:
+        print(tr(args.lang, "No guidance found for “{question}”.", question=args.question))
+        return 1
+    for number, hit in enumerate(hits, start=1):
+        snippet = hit.snippet
+        print(f"{number}. {snippet.id}\t{snippet.title.text(args.lang)}")
+        print(f"   {snippet.first_line(args.lang)}")
+    return 0
+
+
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Handler] = {
     "run": _run,
     "chat": _chat,
     "facilities": _facilities,
     "invite": _invite,
+    "tips": _tips,
 }
 
 

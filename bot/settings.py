@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     invitation_days: int = Field(default=30, ge=1, le=365)
     # Messages per second across all chats (Telegram allows about 30).
     send_rate: float = Field(default=25.0, gt=0, le=30)
+    # A folder of guidance snippets (*.md) used instead of the built-in library.
+    guidance_dir: Path | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import aiosqlite
 
+from bot.storage.assessments import AssessmentRepository
 from bot.storage.drafts import DraftRepository
 from bot.storage.facilities import FacilityRepository
+from bot.storage.guidance import GuidanceRepository
 from bot.storage.invitations import InvitationRepository
 from bot.storage.sessions import SessionRepository
 from bot.storage.updates import UpdateRepository
@@ -21,3 +23,5 @@ class Store:
         self.updates = UpdateRepository(connection)
         self.drafts = DraftRepository(connection)
         self.sessions = SessionRepository(connection)
+        self.assessments = AssessmentRepository(connection)
+        self.guidance = GuidanceRepository(connection)
