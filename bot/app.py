@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from bot import guidance, onboarding
+from bot import assessment, guidance, onboarding
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
@@ -57,7 +57,8 @@ async def build(
     dispatcher = Dispatcher(database, forms, settings, clock)
     runner = FormRunner(dispatcher)
     onboarding.install(dispatcher, runner)
-    guidance.install(dispatcher, runner)
+    guide = guidance.install(dispatcher, runner)
+    assessment.install(dispatcher, runner, guide)
     return Bot(settings, database, dispatcher, runner)
 
 

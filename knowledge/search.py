@@ -230,12 +230,11 @@ class GuidanceIndex:
                     index += length
                     break
             else:
-                word = words[index]
-                loose.append(None if word in STOPWORDS else word)
+                loose.append(None if words[index] in STOPWORDS else words[index])
                 index += 1
-        for word in loose:
-            if word is not None:
-                terms.setdefault(word, _loose_word(word))
+        for single in loose:
+            if single is not None:
+                terms.setdefault(single, _loose_word(single))
         for first, second in itertools.pairwise(loose):
             if first is not None and second is not None:
                 terms.setdefault(f"{first} {second}", Term(f"{first} {second}"))
