@@ -40,9 +40,12 @@ class Bot:
     runner: FormRunner
     # Running channels by name ("telegram", "zalo"), for messages the bot starts itself.
     senders: dict[str, Sender] = field(default_factory=dict)
+    guide: guidance.Guide | None = None
 
     async def close(self) -> None:
         await self.database.close()
+        if self.guide is not None:
+            self.guide.index.close()
 
 
 async def build(
@@ -53,13 +56,20 @@ async def build(
     `forms` replaces the built-in forms (tests use it to run stand-in forms).
     """
     forms = forms or FormRegistry.builtin()
+    guide = guidance.Guide.load(settings)
     database = await Database.open(settings.db_path)
     dispatcher = Dispatcher(database, forms, settings, clock)
     runner = FormRunner(dispatcher)
-    onboarding.install(dispatcher, runner)
-    guide = guidance.install(dispatcher, runner)
-    assessment.install(dispatcher, runner, guide)
-    return Bot(settings, database, dispatcher, runner)
+    try:
+        onboarding.install(dispatcher, runner)
+        guidance.install(dispatcher, runner, guide)
+        assessment.install(dispatcher, runner, guide)
+    except BaseException:
+        # A module refused its content (e.g. a scoring table): the bot does not start.
+        await database.close()
+        guide.index.close()
+        raise
+    return Bot(settings, database, dispatcher, runner, guide=guide)
 
 
 def sample_register_path() -> str:

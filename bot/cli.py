@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from bot.app import Bot, build, import_register, sample_register_path
 from bot.channels.console import CONSOLE, ConsoleChannel
-from bot.clock import show_date, system_clock
+from bot.clock import show_date, show_datetime, system_clock
 from bot.geo import communes, find_commune, find_sector
 from bot.i18n import LANGUAGES, tr
 from bot.invitations import deep_link, display, issue
@@ -98,6 +98,11 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     tips.add_argument(
         "--lang", choices=LANGUAGES, default=lang, help=t("language of messages: vi or en")
     )
+
+    requests = commands.add_parser(
+        "adviser-requests", help=t("managers who asked for an SXSH adviser to contact them")
+    )
+    requests.add_argument("--done", type=int, metavar="ID", help=t("mark this request as handled"))
 
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
@@ -349,6 +354,39 @@ async def _tips(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _adviser_requests(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await build(settings)
+    try:
+        if args.done is not None:
+            async with bot.database.transaction() as store:
+                if not await store.assessments.mark_handled(args.done, system_clock()):
+                    raise CliError(tr(args.lang, "no open adviser request {id}", id=args.done))
+            print(tr(args.lang, "Request {id} marked as handled.", id=args.done))
+            return 0
+        async with bot.database.snapshot() as store:
+            waiting = await store.assessments.open_requests()
+            rows = []
+            for request in waiting:
+                facility = await store.facilities.by_id(request.facility_id)
+                result = (
+                    await store.assessments.by_id(request.assessment_id)
+                    if request.assessment_id
+                    else None
+                )
+                rows.append((request, facility, result))
+    finally:
+        await bot.close()
+    for request, facility, result in rows:
+        score = f"{result.overall}/100" if result else "—"
+        print(
+            f"{request.id}\t{show_datetime(request.requested_at, settings.zone)}\t"
+            f"{facility.code if facility else ''}\t{facility.name if facility else ''}\t"
+            f"{request.contact_name or ''}\t{request.phone or ''}\t{score}"
+        )
+    print(tr(args.lang, "{count} open requests", count=len(rows)))
+    return 0
+
+
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Handler] = {
     "run": _run,
@@ -356,6 +394,7 @@ COMMANDS: dict[str, Handler] = {
     "facilities": _facilities,
     "invite": _invite,
     "tips": _tips,
+    "adviser-requests": _adviser_requests,
 }
 
 

@@ -61,8 +61,7 @@ class Guide:
         return [snippet for snippet in map(self.library.get, ids) if snippet is not None]
 
 
-def install(dispatcher: Dispatcher, runner: FormRunner) -> Guide:
-    guide = Guide.load(dispatcher.settings)
+def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
 
     @dispatcher.command("tips", N_("Practical guidance: browse or ask a question"))
     async def tips(turn: Turn, argument: str) -> None:
@@ -98,7 +97,6 @@ def install(dispatcher: Dispatcher, runner: FormRunner) -> Guide:
             await answer_question(turn, guide, text)
 
     dispatcher.fallback_text = free_text
-    return guide
 
 
 # ---------------------------------------------------------------- menus

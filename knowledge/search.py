@@ -11,7 +11,7 @@ BM25 ranks the matches (a title hit weighs more than a keyword, a keyword more t
 body); snippets written for the asker's sector are then boosted.
 
 The index is an in-memory FTS5 table built from the snippet files when the bot starts
-(about 10 ms for the library). The files stay the only source of truth: nothing to
+(some 40 ms for the whole library). The files stay the only source of truth: nothing to
 migrate, never stale after an adviser edits a snippet and restarts, and the bot's
 database never holds a copy. Searching is synchronous and sub-millisecond, so it runs
 inline in the turn without a thread hop.

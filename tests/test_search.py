@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.cli import main
 from flows.textmatch import fold
 from knowledge.library import load_library
 from knowledge.search import GuidanceIndex
@@ -111,3 +112,31 @@ def test_the_bare_fts5_query_runs_on_the_same_index(index: GuidanceIndex) -> Non
     expression = index.match_expression("rò rỉ khí nén")
     assert expression is not None and '"khi nen"' in expression
     assert index.bare_search(expression)[0] == "compressed-air-leaks"
+
+
+def test_the_command_line_prints_the_best_three_as_the_chat_ranks_them(
+    index: GuidanceIndex,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.delenv("SXSH_GUIDANCE_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    assert main(["tips", "tiet kiem than lo hoi", "--sector", "C10", "--lang", "en"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = best(index, "tiet kiem than lo hoi", "C10")
+    assert [line.split("\t")[0] for line in lines[::2]] == [
+        f"{n}. {snippet}" for n, snippet in enumerate(expected, start=1)
+    ]
+    boiler = load_library().get(expected[0])
+    assert boiler is not None
+    assert lines[0].endswith(boiler.title.en) and lines[1].strip() == boiler.first_line("en")
+
+
+def test_the_command_line_refuses_an_unknown_sector_and_says_when_nothing_is_found(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["tips", "lò gạch", "--sector", "Z99"]) == 2
+    assert capsys.readouterr().err.strip() == "sxsh-bot: không có ngành: Z99"
+    assert main(["tips", "xyz qwerty"]) == 1
+    assert "Không tìm thấy hướng dẫn nào cho “xyz qwerty”." in capsys.readouterr().out
