@@ -23,10 +23,13 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.library import load_library
-from knowledge.search import GuidanceIndex
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "search_questions.yaml"
+from knowledge.library import load_library  # noqa: E402
+from knowledge.search import GuidanceIndex  # noqa: E402
+
+QUESTIONS = ROOT / "tests" / "fixtures" / "search_questions.yaml"
 
 
 def percentile(samples: Sequence[float], share: float) -> float:

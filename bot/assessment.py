@@ -63,8 +63,7 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
         audience="linked",
     )
     async def assess(turn: Turn, argument: str) -> None:
-        facility = await turn.facility()
-        assert facility is not None  # the command needs a linked chat
+        facility = await linked_facility(turn)
         wanted = fold(argument)
         if wanted in LAST_WORDS:
             last = await turn.store.assessments.latest(facility.id)
@@ -88,9 +87,7 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
         audience="linked",
     )
     async def adviser(turn: Turn, argument: str) -> None:
-        facility = await turn.facility()
-        assert facility is not None
-        await request_adviser(turn, facility, argument)
+        await request_adviser(turn, await linked_facility(turn), argument)
 
     async def sector_context(turn: Turn) -> dict[str, object]:
         facility = await turn.facility()
@@ -103,8 +100,7 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
         return in_progress or to_db(turn.now)
 
     async def submitted(turn: Turn, form: Form, draft: Draft, values: dict[str, object]) -> None:
-        facility = await turn.facility()
-        assert facility is not None
+        facility = await linked_facility(turn)
         result = score(table, values, facility.sector_code, guide.library)
         previous = await turn.store.assessments.latest(facility.id)
         await turn.store.drafts.set_status(draft.id, "submitted", turn.now)
@@ -126,6 +122,13 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
         FORM_ID,
         FormHooks(command="assess", context=sector_context, period=period, on_submit=submitted),
     )
+
+
+async def linked_facility(turn: Turn) -> Facility:
+    """The user's facility; the commands and the form here run for linked chats only."""
+    facility = await turn.facility()
+    assert facility is not None, "registered with needs_link"
+    return facility
 
 
 def offer_new_or_last(turn: Turn, last: StoredAssessment) -> None:

@@ -104,6 +104,11 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     )
     requests.add_argument("--done", type=int, metavar="ID", help=t("mark this request as handled"))
 
+    commands.add_parser(
+        "unanswered-questions",
+        help=t("the latest questions the guidance library found nothing for"),
+    )
+
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
     invite.add_argument("--days", type=int, help=t("days until the invitation expires"))
@@ -387,6 +392,20 @@ async def _adviser_requests(settings: Settings, args: argparse.Namespace) -> int
     return 0
 
 
+async def _unanswered_questions(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await build(settings)
+    try:
+        async with bot.database.snapshot() as store:
+            unanswered = await store.guidance.unanswered()
+    finally:
+        await bot.close()
+    for asked in unanswered:
+        when = show_datetime(asked.asked_at, settings.zone)
+        print(f"{when}\t{asked.sector_code or ''}\t{asked.question}")
+    print(tr(args.lang, "{count} questions found no guidance", count=len(unanswered)))
+    return 0
+
+
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Handler] = {
     "run": _run,
@@ -395,6 +414,7 @@ COMMANDS: dict[str, Handler] = {
     "invite": _invite,
     "tips": _tips,
     "adviser-requests": _adviser_requests,
+    "unanswered-questions": _unanswered_questions,
 }
 
 

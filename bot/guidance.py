@@ -127,34 +127,32 @@ async def show_menu(turn: Turn) -> None:
 
 async def _techniques(turn: Turn, guide: Guide, argument: str) -> bool:
     sector = await _sector_of(turn)
-    rows = [
-        [
-            Button(
-                f"{turn.t(name)} ({len(guide.library.with_technique(key, sector))})",
-                f"{PREFIX}:t:{key}:0",
-            )
-        ]
-        for key, name in TECHNIQUES.items()
-    ]
-    rows.append([_menu_button(turn)])
-    turn.reply(turn.t("The eight Cleaner Production techniques:"), rows, menu=True)
+    heading = turn.t("The eight Cleaner Production techniques:")
+    _topics(turn, heading, TECHNIQUES, "t", lambda key: guide.library.with_technique(key, sector))
     return True
 
 
 async def _resources(turn: Turn, guide: Guide, argument: str) -> bool:
     sector = await _sector_of(turn)
+    heading = turn.t("What do you want to save?")
+    _topics(turn, heading, RESOURCES, "r", lambda key: guide.library.with_resource(key, sector))
+    return True
+
+
+def _topics(
+    turn: Turn,
+    heading: str,
+    names: dict[str, str],
+    action: str,
+    snippets_of: Callable[[str], list[Snippet]],
+) -> None:
+    """One button per technique or resource, with how many guides it has."""
     rows = [
-        [
-            Button(
-                f"{turn.t(name)} ({len(guide.library.with_resource(key, sector))})",
-                f"{PREFIX}:r:{key}:0",
-            )
-        ]
-        for key, name in RESOURCES.items()
+        [Button(f"{turn.t(name)} ({len(snippets_of(key))})", f"{PREFIX}:{action}:{key}:0")]
+        for key, name in names.items()
     ]
     rows.append([_menu_button(turn)])
-    turn.reply(turn.t("What do you want to save?"), rows, menu=True)
-    return True
+    turn.reply(heading, rows, menu=True)
 
 
 async def _sectors(turn: Turn, guide: Guide, argument: str) -> bool:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.geo import sectors as vsic_divisions
 from bot.i18n import N_
+from flows.model import Label
 
 Technique = Literal[
     "good_housekeeping",
@@ -83,26 +84,17 @@ class LibraryError(Exception):
     """A snippet that cannot be used; the message names the file and the problem."""
 
 
-class BilingualText(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    vi: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def text(self, lang: str) -> str:
-        return self.en if lang == "en" else self.vi
-
-
 class Snippet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Short enough for Telegram's 64-byte button data ("tn:" + id).
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,47}$")
-    title: BilingualText
+    title: Label
     kind: Literal["measure", "programme"] = "measure"
     sectors: list[str] = Field(min_length=1)
     techniques: list[Technique] = Field(default_factory=list)
     resources: list[Resource] = Field(default_factory=list)
-    saving: BilingualText
+    saving: Label
     source: str = Field(min_length=3)
     keywords: list[str] = Field(min_length=1)
     body_vi: str

@@ -25,10 +25,9 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flows.model import Form
+from flows.model import Form, Label
 from knowledge.library import (
     TECHNIQUES,
-    BilingualText,
     Library,
     LibraryError,
     Snippet,
@@ -63,7 +62,7 @@ class ScoredQuestion(BaseModel):
     area: HousekeepingArea | None = None
     weight: int = Field(ge=1, le=3)
     action: Literal["now", "study"]
-    practice: BilingualText
+    practice: Label
     snippets: list[str] = Field(min_length=1)
 
 
@@ -105,7 +104,7 @@ class TechniqueScore:
 class Opportunity:
     question: str
     action: str  # "now" or "study"
-    practice: BilingualText
+    practice: Label
     answer: str
     snippets: tuple[Snippet, ...]
 

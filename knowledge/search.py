@@ -110,8 +110,8 @@ STOP_PHRASES = (
 STOPWORDS = frozenset(
     """
     a ai anh ban bao cac cach can chi cho chung co cua da de duoc em gi hay hoac khi
-    khong la lam ma minh mot muon nao nay nen nhieu nhu nhung o oi sao thi toi trong
-    tuan va vay vi voi xin
+    khong la lam ma minh mot muon nao nay nen nhieu nhu nhung o oi qua sao thi toi
+    trong tuan va vay vi voi xin
     an and are at be do does for how i in is it my of on or our should the this to we
     what which with
     """.split()  # noqa: SIM905 - a word list reads better as text

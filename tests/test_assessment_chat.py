@@ -210,6 +210,33 @@ def test_department_staff_list_adviser_requests_and_mark_them_handled(
     assert "0 yêu cầu đang chờ xử lý" in capsys.readouterr().out
 
 
+def test_advisers_see_the_questions_the_library_could_not_answer(
+    settings: Settings,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def ask() -> None:
+        bot = await build(settings, clock)
+        try:
+            await import_register(bot.database, sample_register_path(), clock())
+            manager = await linked(bot, "DEMO13")  # a small hydropower plant
+            await manager.say("vệ sinh lưới chắn rác thủy điện")
+            await manager.say("Khi nào được nghỉ Tết?")
+        finally:
+            await bot.close()
+
+    asyncio.run(ask())
+    monkeypatch.setenv("SXSH_DB_PATH", str(settings.db_path))
+    monkeypatch.chdir(settings.db_path.parent)
+    assert main(["unanswered-questions"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "01/12/2026 09:00\tD35\tKhi nào được nghỉ Tết?",
+        "1 câu hỏi chưa tìm được hướng dẫn",
+    ]
+
+
 async def test_an_adviser_request_without_a_phone_number_points_to_the_profile(
     bot: Bot, settings: Settings
 ) -> None:

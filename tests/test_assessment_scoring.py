@@ -8,8 +8,8 @@ import pytest
 
 from bot.geo import sectors
 from flows.engine import effective_answers, is_relevant
-from flows.model import FormRegistry
-from knowledge.library import TECHNIQUES, BilingualText, load_library
+from flows.model import FormRegistry, Label
+from knowledge.library import TECHNIQUES, load_library
 from knowledge.scoring import (
     HOUSEKEEPING_AREAS,
     SCORING_FILE,
@@ -157,7 +157,7 @@ def test_sector_guidance_comes_before_general_guidance() -> None:
 
 def synthetic_table() -> ScoringTable:
     def question(action: str, weight: int, *snippets: str) -> ScoredQuestion:
-        practice = BilingualText(vi="việc", en="practice")
+        practice = Label(vi="việc", en="practice")
         return ScoredQuestion(
             techniques=["good_housekeeping"],
             weight=weight,

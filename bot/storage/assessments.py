@@ -115,10 +115,12 @@ class AssessmentRepository(Repository):
 
     async def latest(self, facility_id: int, before: int | None = None) -> StoredAssessment | None:
         """The facility's most recent result (or the one before result `before`)."""
+        earlier = "" if before is None else " AND id < ?"
+        params = (facility_id,) if before is None else (facility_id, before)
         row = await self.fetch_one(
-            "SELECT * FROM assessment_results WHERE facility_id = ? AND id < ?"
+            f"SELECT * FROM assessment_results WHERE facility_id = ?{earlier}"
             " ORDER BY completed_at DESC, id DESC LIMIT 1",
-            (facility_id, before if before is not None else 2**62),
+            params,
         )
         return StoredAssessment.from_row(row) if row else None
 
