@@ -16,9 +16,9 @@ from datetime import datetime
 
 from bot.clock import show_date, to_db
 from bot.dispatcher import Dispatcher, Turn
-from bot.formrun import PROFILE_FORM, FormHooks, FormRunner
+from bot.formrun import FormHooks, FormRunner, profile_answers
 from bot.guidance import PREFIX as GUIDANCE_PREFIX
-from bot.guidance import Guide
+from bot.guidance import Guide, facility_words
 from bot.i18n import N_
 from bot.messages import Button
 from bot.render import short_label
@@ -71,7 +71,7 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
                 turn.reply(turn.t("There is no self-assessment yet. Send /assess to start one."))
             else:
                 previous = await turn.store.assessments.latest(facility.id, before=last.id)
-                show_stored(turn, form, table, guide, facility, last, previous)
+                await show_stored(turn, form, table, guide, facility, last, previous)
             return
         in_progress = await turn.store.assessments.open_period(facility.id, FORM_ID)
         last = await turn.store.assessments.latest(facility.id)
@@ -101,7 +101,9 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
 
     async def submitted(turn: Turn, form: Form, draft: Draft, values: dict[str, object]) -> None:
         facility = await linked_facility(turn)
-        result = score(table, values, facility.sector_code, guide.library)
+        result = score(
+            table, values, facility.sector_code, guide.library, await facility_words(turn)
+        )
         previous = await turn.store.assessments.latest(facility.id)
         await turn.store.drafts.set_status(draft.id, "submitted", turn.now)
         assessment_id = await turn.store.assessments.save(
@@ -195,7 +197,7 @@ def show_result(
     show_opportunities(turn, form, guide, result.opportunities, assessment_id)
 
 
-def show_stored(
+async def show_stored(
     turn: Turn,
     form: Form,
     table: ScoringTable,
@@ -206,7 +208,9 @@ def show_stored(
 ) -> None:
     """A stored result shown again: scored afresh from its stored answers, so the
     opportunities and snippets follow today's library, the scores as they were."""
-    result = score(table, stored.answers, stored.sector_code, guide.library)
+    result = score(
+        table, stored.answers, stored.sector_code, guide.library, await facility_words(turn)
+    )
     show_result(
         turn, form, table, guide, facility, result, stored.id, stored.completed_at, previous
     )
@@ -340,14 +344,8 @@ async def request_adviser(turn: Turn, facility: Facility, argument: str) -> None
 
 async def contact_of(turn: Turn, facility: Facility) -> tuple[str | None, str | None]:
     """The contact person and phone from the facility profile, else the register's phone."""
-    name: str | None = None
-    phone = facility.phone
-    profile = await turn.store.drafts.find(facility.id, PROFILE_FORM, "once")
-    if profile is not None:
-        answers = await turn.store.drafts.answers(profile.id)
-        name = _text(answers.get("contact_name"))
-        phone = _text(answers.get("contact_phone")) or phone
-    return name, phone
+    answers = await profile_answers(turn)
+    return _text(answers.get("contact_name")), _text(answers.get("contact_phone")) or facility.phone
 
 
 def _text(value: object) -> str | None:

@@ -30,6 +30,7 @@ from flows.engine import (
     progress,
 )
 from flows.model import Form
+from flows.types import Value
 
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher, Turn
@@ -238,13 +239,10 @@ async def base_context(turn: Turn) -> dict[str, object]:
         "facility_name": facility.name if facility else "",
         "product_unit": turn.t(N_("unit")),
     }
-    if facility is None or PROFILE_FORM not in turn.dispatcher.forms:
-        return values
-    profile = await turn.store.drafts.find(facility.id, PROFILE_FORM, "once")
-    if profile is None:
+    answers = await profile_answers(turn)
+    if not answers:
         return values
     form = turn.dispatcher.forms.get(PROFILE_FORM)
-    answers = decode_answers(form, await turn.store.drafts.answers(profile.id))
     unit = answers.get("product_unit")
     if unit == "other" and answers.get("product_unit_other"):
         values["product_unit"] = str(answers["product_unit_other"])
@@ -252,3 +250,15 @@ async def base_context(turn: Turn) -> dict[str, object]:
         question = form.by_name["product_unit"]
         values["product_unit"] = question.kind.show(unit, form.choices_of(question), turn.lang, 0)
     return values
+
+
+async def profile_answers(turn: Turn) -> dict[str, Value]:
+    """The answers of the user's facility profile; empty until someone fills it in."""
+    facility = await turn.facility()
+    if facility is None or PROFILE_FORM not in turn.dispatcher.forms:
+        return {}
+    profile = await turn.store.drafts.find(facility.id, PROFILE_FORM, "once")
+    if profile is None:
+        return {}
+    form = turn.dispatcher.forms.get(PROFILE_FORM)
+    return decode_answers(form, await turn.store.drafts.answers(profile.id))

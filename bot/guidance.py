@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.dispatcher import Dispatcher, Turn, stale_message
-from bot.formrun import FormRunner
+from bot.formrun import FormRunner, profile_answers
 from bot.geo import find_sector
 from bot.i18n import N_
 from bot.messages import Button
@@ -272,7 +272,7 @@ async def answer_question(turn: Turn, guide: Guide, question: str) -> None:
     if hits:
         _results(turn, question, hits, question_id, 0)
     else:
-        _suggestions(turn, guide, question, sector)
+        await _suggestions(turn, guide, question, sector)
 
 
 async def _more(turn: Turn, guide: Guide, argument: str) -> bool:
@@ -317,8 +317,10 @@ def _results(turn: Turn, question: str, hits: list[Hit], question_id: int, offse
     turn.reply("\n".join(lines), rows, menu=True)
 
 
-def _suggestions(turn: Turn, guide: Guide, question: str, sector: str | None) -> None:
-    suggested = guide.library.specific_to(sector)[:3] if sector else []
+async def _suggestions(turn: Turn, guide: Guide, question: str, sector: str | None) -> None:
+    library = guide.library
+    about = await facility_words(turn)
+    suggested = library.suited(library.specific_to(sector), sector, about)[:3] if sector else []
     suggested = suggested or guide.snippets(STARTERS)
     text = turn.t(
         "I found no guidance for “{question}”. Try fewer or other words, for example "
@@ -339,6 +341,15 @@ def sector_name(turn: Turn, code: str) -> str:
     if sector is None:
         return code
     return sector.name_en if turn.lang == "en" else sector.name_vi
+
+
+async def facility_words(turn: Turn) -> str:
+    """The facility's name and main product: what tells its trade within a sector."""
+    facility = await turn.facility()
+    if facility is None:
+        return ""
+    product = (await profile_answers(turn)).get("main_product")
+    return f"{facility.name} {product if isinstance(product, str) else ''}".strip()
 
 
 async def _sector_of(turn: Turn) -> str | None:

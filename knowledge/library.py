@@ -27,6 +27,7 @@ with the file name and the problem, as a broken form does.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -159,6 +160,12 @@ class Snippet(BaseModel):
             return 0
         return 1 if ALL_SECTORS in self.sectors else 2
 
+    def named_in(self, text: str) -> bool:
+        """One of the keywords appears as whole words in `text`, diacritics and all:
+        "bún" names "Cơ sở sản xuất bún phở", while "sắn" does not name "sản xuất"."""
+        words = f" {_exact_words(text)} "
+        return any(f" {_exact_words(keyword)} " in words for keyword in self.keywords)
+
 
 @dataclass(frozen=True)
 class Library:
@@ -187,6 +194,30 @@ class Library:
     def specific_to(self, sector: str) -> list[Snippet]:
         return [snippet for snippet in self.snippets if sector in snippet.sectors]
 
+    def suited(
+        self, candidates: Iterable[Snippet], sector: str | None, about: str = ""
+    ) -> list[Snippet]:
+        """The candidates that fit the sector, the best suited first.
+
+        A VSIC division is broad (C10 holds rice noodles, cassava starch and star anise
+        alike), so the facility's own words (`about`: its name, its main product) go
+        first: a snippet they name leads. When they name some snippet written for the
+        sector, the sector's other snippets are about other trades and come after the
+        general ones; otherwise the sector's snippets come before the general ones.
+        """
+        fitting = [snippet for snippet in candidates if snippet.fits(sector)]
+        if not about or sector is None:
+            return sorted(fitting, key=lambda snippet: snippet.sector_order(sector))
+        trade_known = any(snippet.named_in(about) for snippet in self.specific_to(sector))
+
+        def rank(snippet: Snippet) -> int:
+            if snippet.named_in(about):
+                return 0
+            general = ALL_SECTORS in snippet.sectors
+            return (1 if general else 2) if trade_known else (2 if general else 1)
+
+        return sorted(fitting, key=rank)
+
     def programme(self) -> list[Snippet]:
         return [snippet for snippet in self.snippets if snippet.kind == "programme"]
 
@@ -198,6 +229,11 @@ class Library:
                 if code != ALL_SECTORS:
                     counts[code] = counts.get(code, 0) + 1
         return sorted(code for code, count in counts.items() if count >= minimum)
+
+
+def _exact_words(text: str) -> str:
+    lowered = unicodedata.normalize("NFC", text).casefold()
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in lowered).split())
 
 
 def _for_reader(snippets: Iterable[Snippet], sector: str | None) -> list[Snippet]:

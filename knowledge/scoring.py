@@ -141,9 +141,16 @@ def load_scoring(form: Form, library: Library, path: Path | None = None) -> Scor
 
 
 def score(
-    table: ScoringTable, answers: Mapping[str, object], sector: str, library: Library
+    table: ScoringTable,
+    answers: Mapping[str, object],
+    sector: str,
+    library: Library,
+    about: str = "",
 ) -> AssessmentResult:
-    """Score the answers given; a question without an answer was not asked."""
+    """Score the answers given; a question without an answer was not asked.
+
+    `about` is the facility's own words (its name, its main product), which pick the
+    snippets for its trade within a broad sector."""
     given = {
         name: str(answers[name])
         for name in table.questions
@@ -159,7 +166,7 @@ def score(
         asked=len(given),
         done=sum(value == "yes" for value in given.values()),
         techniques=techniques,
-        opportunities=_opportunities(table, given, sector, library),
+        opportunities=_opportunities(table, given, sector, about, library),
         answers=given,
     )
 
@@ -187,7 +194,7 @@ def _percent(earned: Fraction | int, total: int) -> int:
 
 
 def _opportunities(
-    table: ScoringTable, given: Mapping[str, str], sector: str, library: Library
+    table: ScoringTable, given: Mapping[str, str], sector: str, about: str, library: Library
 ) -> tuple[Opportunity, ...]:
     order = list(table.questions)
     gaps = [
@@ -210,7 +217,7 @@ def _opportunities(
     found = []
     for name in chosen:
         question = table.questions[name]
-        snippets = _snippets_for(question, sector, library, used)
+        snippets = _snippets_for(question, sector, about, library, used)
         used.update(snippet.id for snippet in snippets)
         found.append(Opportunity(name, question.action, question.practice, given[name], snippets))
     # Implement now first, then study further; each group keeps its ranking.
@@ -219,16 +226,13 @@ def _opportunities(
 
 
 def _snippets_for(
-    question: ScoredQuestion, sector: str, library: Library, used: set[str]
+    question: ScoredQuestion, sector: str, about: str, library: Library, used: set[str]
 ) -> tuple[Snippet, ...]:
-    """Up to two snippets fitting the sector (its own first), fresh ones before repeats."""
-    fitting = [
-        snippet
-        for snippet in (library.get(ref) for ref in question.snippets)
-        if snippet is not None and snippet.fits(sector)
-    ]
-    fitting.sort(key=lambda snippet: (snippet.id in used, snippet.sector_order(sector)))
-    return tuple(fitting[:SNIPPETS_PER_OPPORTUNITY])
+    """Up to two snippets best suited to the facility, fresh ones before repeats."""
+    candidates = [library.get(ref) for ref in question.snippets]
+    suited = library.suited(filter(None, candidates), sector, about)
+    suited.sort(key=lambda snippet: snippet.id in used)
+    return tuple(suited[:SNIPPETS_PER_OPPORTUNITY])
 
 
 def practice_changes(

@@ -155,6 +155,16 @@ def test_sector_guidance_comes_before_general_guidance() -> None:
     assert first_snippet("C31") == "boiler-excess-air"  # furniture: only general guidance
 
 
+def test_the_facilitys_name_picks_the_guidance_of_its_own_trade() -> None:
+    def snippets(about: str) -> list[str]:
+        result = score(TABLE, {"em_combustion": "no"}, "C10", LIBRARY, about)
+        return [snippet.id for snippet in result.opportunities[0].snippets]
+
+    noodles = snippets("Cơ sở sản xuất bún phở Mẫu Tam Thanh bánh phở tươi")
+    assert noodles == ["rice-noodle-improved-stove", "boiler-excess-air"]
+    assert snippets("Hộ kinh doanh Chưng cất tinh dầu hồi")[0] == "essential-oil-furnace"
+
+
 def synthetic_table() -> ScoringTable:
     def question(action: str, weight: int, *snippets: str) -> ScoredQuestion:
         practice = Label(vi="việc", en="practice")

@@ -190,3 +190,43 @@ def test_a_snippet_may_wait_for_its_english_body_and_falls_back_to_vietnamese(
     body, fell_back = snippet.body("en")
     assert fell_back and body.startswith("Khí nén là dạng năng lượng đắt nhất")
     assert snippet.title.text("en") == "Find and fix compressed air leaks"
+
+
+@pytest.mark.parametrize(
+    ("about", "trade"),
+    [
+        ("Cơ sở sản xuất bún phở Mẫu Tam Thanh", "rice-noodle-"),
+        ("Công ty TNHH Tinh bột sắn Mẫu Hữu Liên", "cassava-"),
+        ("Hợp tác xã Chế biến hồi quế Mẫu Tri Lễ", "spice-drying"),
+        ("Hộ kinh doanh Chưng cất tinh dầu hồi", "essential-oil-"),
+    ],
+)
+def test_the_facilitys_own_words_pick_its_trade_within_a_broad_sector(
+    about: str, trade: str
+) -> None:
+    suited = LIBRARY.suited(LIBRARY.specific_to("C10"), "C10", about)
+    assert suited[0].id.startswith(trade)
+    assert len(suited) == len(LIBRARY.specific_to("C10"))
+
+
+def test_words_are_matched_with_their_diacritics_so_san_xuat_is_not_cassava() -> None:
+    cassava = LIBRARY.get("cassava-pulp-feed")
+    noodles = LIBRARY.get("rice-noodle-improved-stove")
+    assert cassava is not None and noodles is not None
+    assert not cassava.named_in("Cơ sở sản xuất bún phở")
+    assert noodles.named_in("Cơ sở sản xuất BÚN phở")
+
+
+def test_once_the_trade_is_known_other_trades_come_after_general_guidance() -> None:
+    candidates = [
+        LIBRARY.get(ref)
+        for ref in ("essential-oil-furnace", "boiler-excess-air", "rice-noodle-improved-stove")
+    ]
+    noodles = LIBRARY.suited(filter(None, candidates), "C10", "bún tươi")
+    assert [s.id for s in noodles] == [
+        "rice-noodle-improved-stove",
+        "boiler-excess-air",
+        "essential-oil-furnace",
+    ]
+    unknown = LIBRARY.suited(filter(None, candidates), "C10", "Cơ sở Mẫu")
+    assert [s.id for s in unknown][-1] == "boiler-excess-air"
