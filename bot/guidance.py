@@ -179,19 +179,25 @@ async def _ask(turn: Turn, guide: Guide, argument: str) -> bool:
 
 
 async def _technique_page(turn: Turn, guide: Guide, argument: str) -> bool:
-    key, page = _key_and_page(argument)
-    if key not in TECHNIQUES or page is None:
-        return False
-    snippets = guide.library.with_technique(key, await _sector_of(turn))
-    return _browse(turn, turn.t(TECHNIQUES[key]), snippets, page, f"{PREFIX}:t:{key}")
+    return await _topic_page(turn, argument, TECHNIQUES, "t", guide.library.with_technique)
 
 
 async def _resource_page(turn: Turn, guide: Guide, argument: str) -> bool:
+    return await _topic_page(turn, argument, RESOURCES, "r", guide.library.with_resource)
+
+
+async def _topic_page(
+    turn: Turn,
+    argument: str,
+    names: dict[str, str],
+    action: str,
+    snippets_of: Callable[[str, str | None], list[Snippet]],
+) -> bool:
     key, page = _key_and_page(argument)
-    if key not in RESOURCES or page is None:
+    if key not in names or page is None:
         return False
-    snippets = guide.library.with_resource(key, await _sector_of(turn))
-    return _browse(turn, turn.t(RESOURCES[key]), snippets, page, f"{PREFIX}:r:{key}")
+    snippets = snippets_of(key, await _sector_of(turn))
+    return _browse(turn, turn.t(names[key]), snippets, page, f"{PREFIX}:{action}:{key}")
 
 
 async def _sector_page(turn: Turn, guide: Guide, argument: str) -> bool:

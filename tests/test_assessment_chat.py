@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -182,21 +182,34 @@ async def test_asking_for_an_adviser_is_recorded_once_for_the_department(
     assert request == ("0900000030", 1, None)
 
 
+def with_a_bot(
+    settings: Settings,
+    clock: FakeClock,
+    manager_of: Callable[[Bot], Awaitable[Manager]],
+    *texts: str,
+) -> None:
+    """Outside an event loop (as the command line runs): a bot, a manager, some texts."""
+
+    async def run() -> None:
+        bot = await build(settings, clock)
+        try:
+            await import_register(bot.database, sample_register_path(), clock())
+            manager = await manager_of(bot)
+            for text in texts:
+                await manager.say(text)
+        finally:
+            await bot.close()
+
+    asyncio.run(run())
+
+
 def test_department_staff_list_adviser_requests_and_mark_them_handled(
     settings: Settings,
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    async def request_one() -> None:
-        bot = await build(settings, clock)
-        try:
-            await import_register(bot.database, sample_register_path(), clock())
-            await (await linked(bot, "DEMO30")).say("/adviser")
-        finally:
-            await bot.close()
-
-    asyncio.run(request_one())
+    with_a_bot(settings, clock, lambda bot: linked(bot, "DEMO30"), "/adviser")
     monkeypatch.setenv("SXSH_DB_PATH", str(settings.db_path))
     monkeypatch.chdir(settings.db_path.parent)  # no stray .env is read
     assert main(["adviser-requests"]) == 0
@@ -216,17 +229,9 @@ def test_advisers_see_the_questions_the_library_could_not_answer(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    async def ask() -> None:
-        bot = await build(settings, clock)
-        try:
-            await import_register(bot.database, sample_register_path(), clock())
-            manager = await linked(bot, "DEMO13")  # a small hydropower plant
-            await manager.say("vệ sinh lưới chắn rác thủy điện")
-            await manager.say("Khi nào được nghỉ Tết?")
-        finally:
-            await bot.close()
-
-    asyncio.run(ask())
+    hydropower = "DEMO13"
+    questions = ("vệ sinh lưới chắn rác thủy điện", "Khi nào được nghỉ Tết?")
+    with_a_bot(settings, clock, lambda bot: linked(bot, hydropower), *questions)
     monkeypatch.setenv("SXSH_DB_PATH", str(settings.db_path))
     monkeypatch.chdir(settings.db_path.parent)
     assert main(["unanswered-questions"]) == 0
