@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.dispatcher import Dispatcher, Turn, stale_message
+from bot.dispatcher import CommandHandler, Dispatcher, Turn, stale_message
 from bot.formrun import FormRunner, profile_answers
 from bot.geo import find_sector
 from bot.i18n import N_
@@ -62,7 +62,6 @@ class Guide:
 
 
 def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
-
     @dispatcher.command("tips", N_("Practical guidance: browse or ask a question"))
     async def tips(turn: Turn, argument: str) -> None:
         if argument.strip():
@@ -77,8 +76,13 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
         if handler is None or not await handler(turn, guide, argument):
             turn.reply(stale_message(turn))
 
+    # A handler installed earlier for text nobody understood (e.g. a welcome for people
+    # not linked yet) keeps the small talk of unlinked users; their questions are answered.
+    understood_elsewhere = dispatcher.fallback_text
+
     async def free_text(turn: Turn, text: str) -> None:
-        folded = fold(text).strip(" !.")
+        folded = fold(text).strip(" !.?")
+        welcome = understood_elsewhere if turn.user.facility_id is None else None
         if folded in THANKS:
             turn.reply(
                 turn.t(
@@ -86,6 +90,8 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
                     "water, or send /tips."
                 )
             )
+        elif folded in GREETINGS and welcome is not None:
+            await welcome(turn, text)
         elif folded in GREETINGS:
             turn.reply(
                 turn.t(
@@ -94,7 +100,7 @@ def install(dispatcher: Dispatcher, runner: FormRunner, guide: Guide) -> None:
                 )
             )
         else:
-            await answer_question(turn, guide, text)
+            await answer_question(turn, guide, text, nothing_found=welcome)
 
     dispatcher.fallback_text = free_text
 
@@ -268,7 +274,10 @@ def show_snippet(turn: Turn, snippet: Snippet) -> None:
 # ---------------------------------------------------------------- questions
 
 
-async def answer_question(turn: Turn, guide: Guide, question: str) -> None:
+async def answer_question(
+    turn: Turn, guide: Guide, question: str, nothing_found: CommandHandler | None = None
+) -> None:
+    """The best three guides; when none is found, suggestions (or `nothing_found`)."""
     question = " ".join(question.split())[:QUESTION_LIMIT]
     sector = await _sector_of(turn)
     hits = guide.index.search(question, sector)
@@ -277,6 +286,8 @@ async def answer_question(turn: Turn, guide: Guide, question: str) -> None:
     )
     if hits:
         _results(turn, question, hits, question_id, 0)
+    elif nothing_found is not None:
+        await nothing_found(turn, question)
     else:
         await _suggestions(turn, guide, question, sector)
 

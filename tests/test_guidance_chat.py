@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from bot import guidance
 from bot.app import Bot, build, import_register, sample_register_path
 from bot.channels.console import CONSOLE, render_plain
+from bot.dispatcher import Dispatcher, Turn
+from bot.formrun import FormRunner
+from bot.guidance import Guide
 from bot.messages import Inbound, Outbound
 from bot.settings import Settings
+from bot.storage.db import Database
+from flows.model import FormRegistry
 from knowledge.library import Library, builtin_folder
 from tests.conftest import FakeClock, invitation_for
 
@@ -276,3 +282,37 @@ async def test_every_guidance_button_fits_telegrams_64_bytes(bot: Bot) -> None:
         for data in data_of(reply):
             assert len(data.encode("utf-8")) <= 64, data
     assert any(d.startswith("tips:m:") for reply in manager.seen for d in data_of(reply))
+
+
+async def test_a_welcome_for_unlinked_people_installed_earlier_keeps_their_small_talk(
+    settings: Settings, clock: FakeClock
+) -> None:
+    database = await Database.open(settings.db_path)
+    guide = Guide.load(settings)
+    try:
+        await import_register(database, sample_register_path(), clock())
+        dispatcher = Dispatcher(database, FormRegistry.builtin(), settings, clock)
+
+        async def welcome(turn: Turn, text: str) -> None:
+            turn.reply("WELCOME")
+
+        dispatcher.fallback_text = welcome
+        guidance.install(dispatcher, FormRunner(dispatcher), guide)
+
+        async def say(user: str, text: str) -> str:
+            inbound = Inbound(CONSOLE, user, user, "text", text=text)
+            return "\n".join(reply.text for reply in await dispatcher.handle(inbound))
+
+        assert await say("visitor", "Xin chào") == "WELCOME"
+        assert await say("visitor", "Khi nào được nghỉ Tết?") == "WELCOME"
+        assert "Tìm và sửa rò rỉ khí nén" in await say("visitor", "rò rỉ khí nén")
+        async with database.transaction() as store:
+            facility = await store.facilities.by_code("DEMO01")
+            user = await store.users.get_or_create(CONSOLE, "manager", "manager", None, clock())
+            assert facility is not None
+            await store.users.link(user.id, facility.id, clock())
+        assert "Xin chào!" in await say("manager", "Xin chào")
+        assert "Chưa tìm thấy hướng dẫn" in await say("manager", "Khi nào được nghỉ Tết?")
+    finally:
+        await database.close()
+        guide.index.close()
