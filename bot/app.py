@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from bot import first_contact, onboarding, reminder_service, report, staff
+from bot import assessment, first_contact, guidance, onboarding, reminder_service, report, staff
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
@@ -40,9 +40,12 @@ class Bot:
     runner: FormRunner
     # Running channels by name ("telegram", "zalo"), for messages the bot starts itself.
     senders: dict[str, Sender] = field(default_factory=dict)
+    guide: guidance.Guide | None = None
 
     async def close(self) -> None:
         await self.database.close()
+        if self.guide is not None:
+            self.guide.index.close()
 
     async def deliver(self, outbound: Outbound) -> bool:
         """Send through the running channel `outbound.channel`; False if none runs."""
@@ -58,16 +61,27 @@ async def build(
     `forms` replaces the built-in forms (tests use it to run stand-in forms).
     """
     forms = forms or FormRegistry.builtin()
+    guide = guidance.Guide.load(settings)
     database = await Database.open(settings.db_path)
     dispatcher = Dispatcher(database, forms, settings, clock)
     runner = FormRunner(dispatcher)
     senders: dict[str, Sender] = {}
-    onboarding.install(dispatcher, runner)
-    report.install(dispatcher, runner)
-    first_contact.install(dispatcher)
-    reminder_service.install(dispatcher, runner)
-    staff.install(dispatcher, runner, senders)
-    bot = Bot(settings, database, dispatcher, runner, senders)
+    try:
+        onboarding.install(dispatcher, runner)
+        report.install(dispatcher, runner)
+        first_contact.install(dispatcher)
+        # After first_contact: an unlinked person's greeting gets the welcome, a real
+        # question gets an answer (guidance chains to the handler installed before it).
+        guidance.install(dispatcher, runner, guide)
+        assessment.install(dispatcher, runner, guide)
+        reminder_service.install(dispatcher, runner)
+        staff.install(dispatcher, runner, senders)
+    except BaseException:
+        # A module refused its content (e.g. a scoring table): the bot does not start.
+        await database.close()
+        guide.index.close()
+        raise
+    bot = Bot(settings, database, dispatcher, runner, senders, guide=guide)
     dispatcher.deliver_elsewhere = bot.deliver
     return bot
 

@@ -22,7 +22,7 @@ from bot import reminder_cli, staffcli
 from bot.app import Bot, build, import_register, sample_register_path
 from bot.audit import cli_actor
 from bot.channels.console import CONSOLE, ConsoleChannel
-from bot.clock import show_date, system_clock
+from bot.clock import show_date, show_datetime, system_clock
 from bot.geo import communes, find_commune, find_sector
 from bot.i18n import LANGUAGES, tr
 from bot.invitations import deep_link, display, issue
@@ -30,6 +30,7 @@ from bot.register import Lang, RegisterFileError, describe
 from bot.reminder_service import schedule_reminders, schedule_reminders_without_telegram
 from bot.settings import Settings
 from flows.model import FormError
+from knowledge.library import LibraryError
 
 if TYPE_CHECKING:
     from bot.channels.zalo import WebhookAddress
@@ -106,6 +107,21 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
     do_list.add_argument("--sector", help=t("VSIC division, e.g. C23"))
 
     reminder_cli.add_parser(commands, lang)
+    tips = commands.add_parser(
+        "tips", help=t("the best three guidance snippets for a question, as the chat ranks them")
+    )
+    tips.add_argument("question", help=t("the question, as a manager would type it"))
+    tips.add_argument("--sector", help=t("the asker's VSIC division, e.g. C23"))
+
+    requests = commands.add_parser(
+        "adviser-requests", help=t("managers who asked for an SXSH adviser to contact them")
+    )
+    requests.add_argument("--done", type=int, metavar="ID", help=t("mark this request as handled"))
+
+    commands.add_parser(
+        "unanswered-questions",
+        help=t("the latest questions the guidance library found nothing for"),
+    )
 
     invite = commands.add_parser("invite", help=t("create one invitation code per facility"))
     invite.add_argument("codes", nargs="+", metavar="CODE", help=t("facility code"))
@@ -123,18 +139,21 @@ def _accept_common_options_everywhere(
         if not isinstance(action, argparse._SubParsersAction):
             continue
         for subparser in action.choices.values():
-            subparser.add_argument(
-                "--db",
-                type=Path,
-                default=argparse.SUPPRESS,
-                help=t("the SQLite database file (default: SXSH_DB_PATH or sxsh.db)"),
-            )
-            subparser.add_argument(
-                "--lang",
-                choices=LANGUAGES,
-                default=argparse.SUPPRESS,
-                help=t("language of messages: vi or en"),
-            )
+            known = subparser._option_string_actions
+            if "--db" not in known:
+                subparser.add_argument(
+                    "--db",
+                    type=Path,
+                    default=argparse.SUPPRESS,
+                    help=t("the SQLite database file (default: SXSH_DB_PATH or sxsh.db)"),
+                )
+            if "--lang" not in known:
+                subparser.add_argument(
+                    "--lang",
+                    choices=LANGUAGES,
+                    default=argparse.SUPPRESS,
+                    help=t("language of messages: vi or en"),
+                )
             _accept_common_options_everywhere(subparser, t)
 
 
@@ -148,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         handler = COMMANDS[args.command]
         return asyncio.run(handler(settings, args))
-    except (CliError, FormError) as error:
+    except (CliError, FormError, LibraryError) as error:
         print(f"sxsh-bot: {error}", file=sys.stderr)
         return 2
     except RegisterFileError as error:
@@ -385,6 +404,74 @@ async def _bot_username(settings: Settings, lang: str) -> str | None:
         return None
 
 
+async def _tips(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.guidance import Guide
+
+    sector = None
+    if args.sector:
+        found = find_sector(args.sector)
+        if found is None:
+            raise CliError(tr(args.lang, "unknown sector: {value}", value=args.sector))
+        sector = found.code
+    guide = Guide.load(settings)
+    hits = guide.index.search(args.question, sector)[:3]
+    if not hits:
+        print(tr(args.lang, "No guidance found for “{question}”.", question=args.question))
+        return 1
+    for number, hit in enumerate(hits, start=1):
+        snippet = hit.snippet
+        print(f"{number}. {snippet.id}\t{snippet.title.text(args.lang)}")
+        print(f"   {snippet.first_line(args.lang)}")
+    return 0
+
+
+async def _adviser_requests(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await build(settings)
+    try:
+        if args.done is not None:
+            async with bot.database.transaction() as store:
+                if not await store.assessments.mark_handled(args.done, system_clock()):
+                    raise CliError(tr(args.lang, "no open adviser request {id}", id=args.done))
+            print(tr(args.lang, "Request {id} marked as handled.", id=args.done))
+            return 0
+        async with bot.database.snapshot() as store:
+            waiting = await store.assessments.open_requests()
+            rows = []
+            for request in waiting:
+                facility = await store.facilities.by_id(request.facility_id)
+                result = (
+                    await store.assessments.by_id(request.assessment_id)
+                    if request.assessment_id
+                    else None
+                )
+                rows.append((request, facility, result))
+    finally:
+        await bot.close()
+    for request, facility, result in rows:
+        score = f"{result.overall}/100" if result else "—"
+        print(
+            f"{request.id}\t{show_datetime(request.requested_at, settings.zone)}\t"
+            f"{facility.code if facility else ''}\t{facility.name if facility else ''}\t"
+            f"{request.contact_name or ''}\t{request.phone or ''}\t{score}"
+        )
+    print(tr(args.lang, "{count} open requests", count=len(rows)))
+    return 0
+
+
+async def _unanswered_questions(settings: Settings, args: argparse.Namespace) -> int:
+    bot = await build(settings)
+    try:
+        async with bot.database.snapshot() as store:
+            unanswered = await store.guidance.unanswered()
+    finally:
+        await bot.close()
+    for asked in unanswered:
+        when = show_datetime(asked.asked_at, settings.zone)
+        print(f"{when}\t{asked.sector_code or ''}\t{asked.question}")
+    print(tr(args.lang, "{count} questions found no guidance", count=len(unanswered)))
+    return 0
+
+
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Handler] = {
     "run": _run,
@@ -393,6 +480,9 @@ COMMANDS: dict[str, Handler] = {
     "invite": _invite,
     "reminders": reminder_cli.command,
     **staffcli.COMMANDS,
+    "tips": _tips,
+    "adviser-requests": _adviser_requests,
+    "unanswered-questions": _unanswered_questions,
 }
 
 

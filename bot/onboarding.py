@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 from bot.dispatcher import Dispatcher, Turn, base_audience, not_linked_message
 from bot.formrun import PROFILE_FORM, FormHooks, FormRunner
 from bot.i18n import LANGUAGES, N_
@@ -12,6 +15,7 @@ from bot.storage.drafts import Draft
 from flows.model import Form
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+_CODE_BREAKS = re.compile(r"[\s\-_.]+")
 
 
 def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
@@ -82,7 +86,7 @@ def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
     runner.register(PROFILE_FORM, FormHooks(command="profile", on_submit=_profile_saved))
 
     async def typed_code(turn: Turn, text: str) -> bool:
-        if normalize(text) is None:
+        if normalize(text) is None or not _grouped_like_a_code(text):
             if turn.user.facility_id is None and _looks_like_a_code_attempt(text):
                 await redeem_code(turn, text, runner)
                 return True
@@ -93,10 +97,25 @@ def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
     dispatcher.text_handlers.append(typed_code)
 
 
+def _grouped_like_a_code(text: str) -> bool:
+    """Breaks only where a shown code has them (ABCD-EFGH-JKMNP): "compressed air" or
+    "bien tan cho bom" also have 13 letters, and they are questions, not codes."""
+    parts = [part for part in _CODE_BREAKS.split(text.strip()) if part]
+    breaks = set(itertools.accumulate(len(part) for part in parts[:-1]))
+    return breaks <= {4, 8}
+
+
 def _looks_like_a_code_attempt(text: str) -> bool:
-    """Short single words of letters and digits, typed by someone not yet linked."""
+    """Short words of ASCII letters and digits, typed by someone not yet linked; a
+    question such as "5S nhà xưởng" or "lò hơi 2 tấn" is not one."""
     compact = text.replace("-", "").replace(" ", "")
-    return 8 <= len(compact) <= 20 and compact.isalnum() and any(ch.isdigit() for ch in compact)
+    return (
+        8 <= len(compact) <= 20
+        and compact.isascii()
+        and compact.isalnum()
+        and any(ch.isdigit() for ch in compact)
+        and len(text.split()) <= 3
+    )
 
 
 async def redeem_code(turn: Turn, text: str, runner: FormRunner) -> None:

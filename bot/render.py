@@ -192,7 +192,7 @@ class FlowRenderer:
                 label = choice.label.text(self.lang)
                 if question.type == "select_multiple" and choice.value in prompt.selected:
                     label = CHECKED + label
-                rows.append([Button(_short(label), flow_button(step, action, index))])
+                rows.append([Button(short_label(label), flow_button(step, action, index))])
             if question.type == "select_multiple":
                 rows.append(
                     [
@@ -263,7 +263,7 @@ class FlowRenderer:
             rows.append(
                 [
                     Button(
-                        _short(self.text(item.question.label)),
+                        short_label(self.text(item.question.label)),
                         flow_button(event.step, "edit", index),
                     )
                 ]
@@ -278,5 +278,6 @@ class FlowRenderer:
         return Outbound(self.chat_id, self.t("Which answer do you want to change?"), rows)
 
 
-def _short(label: str) -> str:
+def short_label(label: str) -> str:
+    """A button label that fits on a phone: long ones end in an ellipsis."""
     return label if len(label) <= _MAX_BUTTON_LABEL else label[: _MAX_BUTTON_LABEL - 1] + "…"

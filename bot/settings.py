@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     reminder_window_end: time = time(20, 0)
     # Minutes between two reminder runs while the bot runs.
     reminder_interval_minutes: int = Field(default=10, ge=1, le=720)
+    # A folder of guidance snippets (*.md) used instead of the built-in library.
+    guidance_dir: Path | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod

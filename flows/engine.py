@@ -383,7 +383,7 @@ class Engine:
         if question.type == "select_multiple" and self.state.selection and fold(text) in DONE_WORDS:
             self._accept(question, list(self.state.selection))
             return
-        if fold(text) in SKIP_WORDS:
+        if fold(text) in SKIP_WORDS and not _names_a_choice(self.form, question, text):
             self._skip(question)
             return
         try:
@@ -696,6 +696,15 @@ class _Delete:
 
 _DELETE = _Delete()
 DELETE: object = _DELETE
+
+
+def _names_a_choice(form: Form, question: Question, text: str) -> bool:
+    """The text is one of the question's choices: "Không biết" answers, it does not skip."""
+    folded = fold(text)
+    return any(
+        folded in (fold(choice.label.vi), fold(choice.label.en), choice.value)
+        for choice in form.choices_of(question)
+    )
 
 
 def _yes_no(given: Input) -> bool | None:

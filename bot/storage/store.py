@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import aiosqlite
 
+from bot.storage.assessments import AssessmentRepository
 from bot.storage.audit import AuditRepository
 from bot.storage.drafts import DraftRepository
 from bot.storage.facilities import FacilityRepository
+from bot.storage.guidance import GuidanceRepository
 from bot.storage.invitations import InvitationRepository
 from bot.storage.reminders import ReminderRepository
 from bot.storage.reports import ReportRepository
@@ -29,3 +31,5 @@ class Store:
         self.staff = StaffRepository(connection)
         self.audit = AuditRepository(connection)
         self.reports = ReportRepository(connection)
+        self.assessments = AssessmentRepository(connection)
+        self.guidance = GuidanceRepository(connection)
