@@ -11,7 +11,7 @@ task in a forked child process and reads that child's peak resident memory from 
 kernel (`wait4`), so no task inherits another's garbage:
 
 * the export as the program writes it, XLSX and CSV (zip), through `bot.sheets.run_export`
-  — every sheet `bot.sheets.SHEETS` lists, so sheets added later are measured too;
+  — every sheet `bot.sheets.sheet_specs()` lists, so sheets added later are measured too;
 * the same rows fetched by a plain SQL query and written with no typing, formats,
   neutralization or explanatory sheet, with the same XLSX library (xlsxwriter,
   constant_memory) and with the csv module (into a zip, as the export does);

@@ -29,7 +29,7 @@ from bot.export import ProgressBar
 from bot.geo import find_commune, find_sector
 from bot.i18n import tr
 from bot.settings import Settings
-from bot.sheets import FORMATS, SHEETS, ExportRequest, find_sheet, run_export
+from bot.sheets import FORMATS, ExportRequest, find_sheet, run_export, sheet_specs
 from bot.storage.inuse import DatabaseInUse
 from bot.storage.snapshot import FacilityFilter
 
@@ -71,7 +71,9 @@ def add_commands(commands: argparse._SubParsersAction[Any], t: Callable[[str], s
     export.add_argument("--sector", help=t("VSIC division, e.g. C23"))
     export.add_argument(
         "--sheet",
-        help=t("only this sheet: {names}").format(names=", ".join(spec.key for spec in SHEETS)),
+        help=t("only this sheet: {names}").format(
+            names=", ".join(spec.key for spec in sheet_specs())
+        ),
     )
 
     do_backup = commands.add_parser(
@@ -199,7 +201,7 @@ def _export_request(settings: Settings, args: argparse.Namespace) -> ExportReque
                     args.lang,
                     "unknown sheet: {value} (known: {names})",
                     value=args.sheet,
-                    names=", ".join(s.key for s in SHEETS),
+                    names=", ".join(s.key for s in sheet_specs()),
                 )
             )
         sheet = spec.key
