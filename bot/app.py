@@ -10,6 +10,7 @@ from typing import Protocol
 
 from bot import (
     assessment,
+    broadcasts,
     first_contact,
     guidance,
     onboarding,
@@ -86,6 +87,7 @@ async def build(
         reminder_service.install(dispatcher, runner)
         staff.install(dispatcher, runner, senders)
         stats.install(dispatcher, senders)
+        broadcasts.install(dispatcher, senders)
     except BaseException:
         # A module refused its content (e.g. a scoring table): the bot does not start.
         await database.close()

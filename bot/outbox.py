@@ -15,18 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from math import ceil
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from bot.messages import Outbound
 from bot.reminders import DeliveryStatus
+from bot.storage.db import Database
 from bot.storage.store import Store
 from bot.storage.users import ChatUser
-
-if TYPE_CHECKING:
-    from bot.app import Bot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +33,18 @@ T = TypeVar("T")
 # claim and returns whom to send what. None: no longer due (skipped).
 Claim = Callable[[Store], Awaitable[tuple[ChatUser, Outbound] | None]]
 Finish = Callable[[Store, DeliveryStatus], Awaitable[None]]
+
+
+class Sender(Protocol):
+    async def send(self, outbound: Outbound) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Post:
+    """Where messages go out: the database that records them and the running channels."""
+
+    database: Database
+    senders: Mapping[str, Sender]
 
 
 @dataclass
@@ -58,24 +68,24 @@ class Tally:
             self.failed += 1
 
 
-async def claim_and_send(bot: Bot, claim: Claim, finish: Finish) -> DeliveryStatus | None:
+async def claim_and_send(post: Post, claim: Claim, finish: Finish) -> DeliveryStatus | None:
     """Claim, send, mark; None if the claim found the message no longer due."""
-    async with bot.database.transaction() as store:
+    async with post.database.transaction() as store:
         claimed = await claim(store)
     if claimed is None:
         return None
     user, outbound = claimed
-    status = await deliver(bot, user, outbound)
-    async with bot.database.transaction() as store:
+    status = await deliver(post, user, outbound)
+    async with post.database.transaction() as store:
         await finish(store, status)
     return status
 
 
-async def deliver(bot: Bot, user: ChatUser, outbound: Outbound) -> DeliveryStatus:
+async def deliver(post: Post, user: ChatUser, outbound: Outbound) -> DeliveryStatus:
     """Send through the user's channel: sent, unreachable (the chat blocked the bot: the
     channel marked it), or failed (no such channel running, the network, Telegram's flood
     control outlasting the retries — a later run tries again)."""
-    sender = bot.senders.get(user.channel)
+    sender = post.senders.get(user.channel)
     if sender is None:
         return DeliveryStatus.FAILED
     try:
@@ -85,7 +95,7 @@ async def deliver(bot: Bot, user: ChatUser, outbound: Outbound) -> DeliveryStatu
         return DeliveryStatus.FAILED
     if delivered:
         return DeliveryStatus.SENT
-    async with bot.database.snapshot() as store:
+    async with post.database.snapshot() as store:
         current = await store.users.by_id(user.id)
     if current is not None and not current.reachable:
         return DeliveryStatus.UNREACHABLE

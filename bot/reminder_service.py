@@ -22,7 +22,7 @@ from bot.dispatcher import Dispatcher, Turn
 from bot.formrun import FormRunner
 from bot.i18n import N_
 from bot.messages import Button, Outbound
-from bot.outbox import Finish, Tally, claim_and_send, fan_out, fan_out_workers
+from bot.outbox import Finish, Post, Tally, claim_and_send, fan_out, fan_out_workers
 from bot.reminder_messages import digest_text, reminder_message, show_day
 from bot.reminders import (
     DIGEST,
@@ -64,8 +64,8 @@ ADMIN_CHANNEL = "telegram"
 # Chat apps that can carry a reminder; the console is a local terminal, never reminded.
 CHAT_APPS = frozenset({"telegram", "zalo"})
 JOB_NAME = "deadline reminders"
-_OFF_WORDS = {"off", "tat", "stop", "no", "khong", "0"}
-_ON_WORDS = {"on", "bat", "start", "yes", "co", "1"}
+OFF_WORDS = {"off", "tat", "stop", "no", "khong", "0"}
+ON_WORDS = {"on", "bat", "start", "yes", "co", "1"}
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,7 @@ class RunReport(Tally):
     outside_window: bool = False
 
 
-async def staff_recipients(
-    store: Store, settings: Settings
-) -> list[tuple[ChatUser, str | None]]:
+async def staff_recipients(store: Store, settings: Settings) -> list[tuple[ChatUser, str | None]]:
     """Who receives the Department's summary, and of which commune (None: the whole
     province): administrators (SXSH_ADMIN_IDS, Telegram user ids, and granted ones) and
     province staff get the province's list, commune staff their commune's. Only people
@@ -240,7 +238,9 @@ async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None
         await store.reminders.claim(key, now)
         return reminder.recipient.user, reminder_message(reminder)
 
-    report.count(await claim_and_send(bot, claim, _finisher(bot, lambda: key)))
+    report.count(
+        await claim_and_send(Post(bot.database, bot.senders), claim, _finisher(bot, lambda: key))
+    )
 
 
 async def _send_digest(bot: Bot, user: ChatUser, digest: StaffDigest, report: RunReport) -> None:
@@ -258,7 +258,9 @@ async def _send_digest(bot: Bot, user: ChatUser, digest: StaffDigest, report: Ru
         await store.reminders.claim(key, now)
         return current, Outbound(current.chat_id, digest_text(current.language, digest))
 
-    status = await claim_and_send(bot, claim, _finisher(bot, lambda: key))
+    status = await claim_and_send(
+        Post(bot.database, bot.senders), claim, _finisher(bot, lambda: key)
+    )
     if status is DeliveryStatus.SENT:
         report.digests += 1
     else:
@@ -274,10 +276,18 @@ def _finisher(bot: Bot, key: Callable[[], DeliveryKey]) -> Finish:
 
 def _reminder_job(bot: Bot) -> Callable[[object], Coroutine[Any, Any, None]]:
     async def run_job(context: object = None) -> None:
+        # The announcements module builds on this one, hence the late import.
+        from bot.broadcasts import send_pending
+
         try:
             await run_reminders(bot)
         except Exception:
             log.exception("the reminder run failed; the next run tries again")
+        try:
+            # What announcements a stopped process or a failed send left behind.
+            await send_pending(Post(bot.database, bot.senders), bot.settings, bot.dispatcher.clock)
+        except Exception:
+            log.exception("sending announcements failed; the next run tries again")
 
     return run_job
 
@@ -327,8 +337,8 @@ def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
     )
     async def reminders(turn: Turn, argument: str) -> None:
         wanted = fold(argument).strip()
-        if wanted in _OFF_WORDS or wanted in _ON_WORDS:
-            await _switch(turn, off=wanted in _OFF_WORDS)
+        if wanted in OFF_WORDS or wanted in ON_WORDS:
+            await _switch(turn, off=wanted in OFF_WORDS)
             return
         off = await turn.store.reminders.is_opted_out(turn.user.id)
         lines = []
