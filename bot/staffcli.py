@@ -381,9 +381,14 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
             async with bot.database.transaction() as store:
                 await store.broadcasts.cancel(number)
             _fail(tr(args.lang, "nobody would receive it; nothing was sent"))
-        if not args.yes and not _confirmed(args.lang, len(audience.recipients)):
+        asking = not args.yes and sys.stdin.isatty()
+        if not args.yes and not (asking and _confirmed(args.lang, len(audience.recipients))):
             async with bot.database.transaction() as store:
                 await store.broadcasts.cancel(number)
+            if not asking:
+                _fail(
+                    tr(args.lang, "not sent: confirm with --yes when there is no terminal to ask")
+                )
             print(tr(args.lang, "Cancelled: nothing was sent."))
             return 1
         async with bot.database.transaction() as store:
@@ -395,8 +400,6 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _confirmed(lang: str, count: int) -> bool:
-    if not sys.stdin.isatty():
-        _fail(tr(lang, "not sent: confirm with --yes when there is no terminal to ask"))
     answer = input(tr(lang, "Send it to {count} chats? Type yes to send: ", count=count))
     return fold(answer) in {"yes", "y", "co", "gui"}
 

@@ -25,9 +25,7 @@ TEXT = "Hội thảo SXSH ngành chế biến thực phẩm: 8 giờ ngày 20/12
 
 
 def announcements_to(telegram: TelegramHarness, chat: int) -> list[SentMessage]:
-    return [
-        m for m in telegram.server.messages_to(chat) if HEADLINE in (m.plain_text or "")
-    ]
+    return [m for m in telegram.server.messages_to(chat) if HEADLINE in (m.plain_text or "")]
 
 
 async def link(telegram: TelegramHarness, clock: FakeClock, user: int, code: str) -> None:
