@@ -36,6 +36,7 @@ from bot.sheets import (
     form_cells,
     form_columns,
 )
+from bot.storage.facilities import Facility
 from bot.storage.snapshot import FacilityFilter
 from flows.model import Form
 from flows.numbers import format_decimal
@@ -52,8 +53,14 @@ _WHO = [
 ]
 
 
-def _who(facility_code: str, name: str, commune: str, sector: str, size: str) -> list[object]:
-    return [facility_code, name, commune_name(commune), sector, SIZE_NAMES.get(size, size)]
+def _who(facility: Facility) -> list[object]:
+    return [
+        facility.code,
+        facility.name,
+        commune_name(facility.commune_code),
+        facility.sector_code,
+        SIZE_NAMES.get(facility.size_class, facility.size_class),
+    ]
 
 
 def _yes_no(flag: bool) -> str:
@@ -100,16 +107,9 @@ def _report_sheet(context: SheetContext, *, latest_only: bool) -> Sheet:
 
     def rows() -> Iterator[Sequence[object]]:
         for report in context.reader.reports(context.scope, year, latest_only=latest_only):
-            facility = report.facility
             latest = [] if latest_only else [_yes_no(report.revision == report.latest_revision)]
             yield [
-                *_who(
-                    facility.code,
-                    facility.name,
-                    facility.commune_code,
-                    facility.sector_code,
-                    facility.size_class,
-                ),
+                *_who(report.facility),
                 report.receipt,
                 report.revision,
                 *latest,
@@ -174,15 +174,8 @@ def measures_sheet(context: SheetContext) -> Sheet:
 
     def rows() -> Iterator[Sequence[object]]:
         for measure in context.reader.measures(context.scope, year):
-            facility = measure.facility
             yield [
-                *_who(
-                    facility.code,
-                    facility.name,
-                    facility.commune_code,
-                    facility.sector_code,
-                    facility.size_class,
-                ),
+                *_who(measure.facility),
                 measure.receipt,
                 measure.revision,
                 names.get(measure.technique, measure.technique),
@@ -330,15 +323,8 @@ def assessments_sheet(context: SheetContext) -> Sheet:
 
     def rows() -> Iterator[Sequence[object]]:
         for result in context.reader.assessments(context.scope, start, end):
-            facility = result.facility
             yield [
-                *_who(
-                    facility.code,
-                    facility.name,
-                    facility.commune_code,
-                    facility.sector_code,
-                    facility.size_class,
-                ),
+                *_who(result.facility),
                 result.completed_at,
                 result.sector_code,
                 result.overall,

@@ -314,17 +314,21 @@ async def _facility_card(turn: Turn, facility: Facility) -> str:
     lines.append(turn.t("Linked chat accounts: {count}", count=len(accounts)))
     year = _reporting_year(turn)
     report = await turn.store.drafts.find(facility.id, ANNUAL_REPORT_FORM, str(year))
-    if report is None:
-        state = turn.t("not started")
-    elif report.status == "submitted":
-        state = turn.t("sent")
+    first = next(iter(await turn.store.reports.revisions(facility.id, year)), None)
+    if first is not None:
+        state = turn.t("sent late") if first.late else turn.t("sent on time")
+        when = turn.t(
+            " (first sent {when}, receipt {receipt})",
+            when=show_datetime(first.submitted_at, turn.settings.zone),
+            receipt=first.receipt,
+        )
+    elif report is None:
+        state, when = turn.t("not started"), ""
     else:
         state = turn.t("being written, not sent")
-    when = (
-        turn.t(" (last saved {when})", when=show_datetime(report.updated_at, turn.settings.zone))
-        if report
-        else ""
-    )
+        when = turn.t(
+            " (last saved {when})", when=show_datetime(report.updated_at, turn.settings.zone)
+        )
     lines.append(turn.t("Yearly report {year}: {state}", year=year, state=state) + when)
     return "\n".join(lines)
 

@@ -37,6 +37,7 @@ from bot.export import ProgressBar
 from bot.geo import find_commune, find_sector
 from bot.i18n import tr
 from bot.outbox import Post
+from bot.reminder_cli import telegram_sending
 from bot.settings import Settings
 from bot.sheets import FORMATS, ExportRequest, find_sheet, run_export, sheet_specs
 from bot.stats import (
@@ -417,27 +418,10 @@ async def _send_broadcast(bot: Bot, settings: Settings, lang: str, number: int) 
             )
         )
         return 0
-    from telegram.error import TelegramError
-
-    from bot.channels.telegram import TELEGRAM, TelegramChannel
-
-    channel = TelegramChannel(
-        bot.dispatcher,
-        settings.telegram_token.get_secret_value(),
-        settings.telegram_base_url,
-        send_rate=settings.send_rate,
-    )
-    try:
-        try:
-            await channel.application.initialize()
-        except TelegramError as error:
-            _fail(tr(lang, "Telegram refused the token: {error}", error=error))
-        bot.senders[TELEGRAM] = channel
+    async with telegram_sending(bot, lang):
         reports = await send_pending(
             Post(bot.database, bot.senders), settings, bot.dispatcher.clock, only=number
         )
-    finally:
-        await channel.application.shutdown()
     if not reports:
         print(tr(lang, "Outside the sending window: the running bot sends it from the morning."))
         return 0

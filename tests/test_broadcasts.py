@@ -19,7 +19,7 @@ from bot.outbox import Post
 from bot.reminder_service import staff_recipients
 from bot.settings import Settings
 from tests.conftest import FakeClock, invitation_for
-from tests.support.staffing import linked_manager, make_staff, press
+from tests.support.staffing import linked_manager, make_staff, press, set_report
 from tests.test_onboarding import Chat
 
 TAM_THANH = "05986"
@@ -201,3 +201,13 @@ async def test_the_deadline_summary_goes_to_staff_by_role_and_commune(
         ("9003", TAM_THANH),
         ("9004", None),
     ]
+
+
+async def test_the_facility_card_says_whether_the_report_came_late(
+    bot: Bot, clock: FakeClock
+) -> None:
+    await make_staff(bot, "console:officer", Role.COMMUNE, TAM_THANH)
+    clock.advance(days=14)  # 15 December, 09:00
+    await set_report(bot, "DEMO01", 2026, "submitted")
+    card = await Chat(bot, "officer").say("/facility DEMO01")
+    assert "Báo cáo năm 2026: đã gửi, muộn (gửi lần đầu 15/12/2026 09:00, biên nhận" in card

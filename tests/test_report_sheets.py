@@ -16,25 +16,16 @@ import pytest
 
 from bot.app import Bot
 from bot.settings import Settings
-from bot.sheets import ExportRequest, run_export
 from bot.storage.snapshot import FacilityFilter
 from tests.conftest import FakeClock
 from tests.support.report_script import FULL_REPORT, NOT_APPLIED, SUBMIT
 from tests.support.staffing import linked_manager
+from tests.test_export_data import export
 from tests.test_onboarding import Chat
 
 TAM_THANH = "05986"
 PROFILE = ("Nguyễn Thị Hoa", "-", "0912 345 678", "bún", "1", "-", SUBMIT)
 HOSTILE_MEASURE = "=1+2 đổi nồi hơi"
-
-
-def export(
-    bot: Bot, settings: Settings, out: Path, scope: FacilityFilter | None = None, **kwargs: Any
-) -> dict[str, int]:
-    request = ExportRequest(kwargs.pop("year", 2026), scope or FacilityFilter(), **kwargs)
-    return run_export(
-        settings.db_path, request, bot.dispatcher.forms, out, bot.dispatcher.clock(), "test"
-    )
 
 
 def rows_of(path: Path, sheet: str) -> list[dict[str, Any]]:

@@ -227,17 +227,7 @@ class BroadcastRepository(Repository):
         return changed == 1
 
     async def is_opted_out(self, user_id: int) -> bool:
-        row = await self.fetch_one(
-            "SELECT 1 FROM announcement_optouts WHERE user_id = ?", (user_id,)
-        )
-        return row is not None
+        return await self.has_user_row("announcement_optouts", user_id)
 
     async def set_opted_out(self, user_id: int, opted_out: bool, now: datetime) -> None:
-        if opted_out:
-            await self.execute(
-                "INSERT INTO announcement_optouts (user_id, since) VALUES (?, ?)"
-                " ON CONFLICT (user_id) DO NOTHING",
-                (user_id, to_db(now)),
-            )
-        else:
-            await self.execute("DELETE FROM announcement_optouts WHERE user_id = ?", (user_id,))
+        await self.set_user_row("announcement_optouts", user_id, opted_out, now)
