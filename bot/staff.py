@@ -44,6 +44,7 @@ from bot.formrun import PROFILE_FORM, FormRunner
 from bot.geo import find_commune, find_sector
 from bot.i18n import N_, tr
 from bot.messages import Attachment, Button, Outbound
+from bot.reminder_service import staff_recipients
 from bot.sheets import ANNUAL_REPORT_FORM, FORMATS, ExportFormat, ExportRequest, run_export
 from bot.storage.facilities import Facility
 from flows.engine import decode_answers
@@ -414,6 +415,24 @@ def install(
         return {"staff"} if access.is_staff else set()
 
     dispatcher.audience_providers.append(staff_audience)
+
+    async def staff_menus(channel: str) -> list[tuple[str, str, set[str]]]:
+        """Staff chats of `channel` that have written to the bot, with their commands."""
+        menus = []
+        async with dispatcher.database.snapshot() as store:
+            for user, _commune in await staff_recipients(store, dispatcher.settings):
+                access = await role_of(store, user, dispatcher.settings)
+                if user.channel != channel or not access.is_staff:
+                    continue
+                audience = {"everyone", "staff"}
+                if user.facility_id is not None:
+                    audience.add("linked")
+                if access.role is Role.ADMIN:
+                    audience.add("admin")
+                menus.append((user.chat_id, user.language, audience))
+        return menus
+
+    dispatcher.menu_providers.append(staff_menus)
 
     @dispatcher.command(
         "export", N_("Export the collected data as an Excel or CSV file"), audience="staff"

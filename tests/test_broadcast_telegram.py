@@ -111,3 +111,18 @@ async def test_stats_answers_with_the_figures_then_two_charts_as_photos(
         assert picture.shape[0] > 300 and picture.shape[1] > 600
     assert "so với mục tiêu" in (indicators.plain_text or "")
     assert [call for call in telegram.server.calls_to("sendPhoto")]
+
+
+async def test_staff_who_wrote_to_the_bot_get_their_commands_in_telegrams_menu(
+    telegram: TelegramHarness, clock: FakeClock, settings: Settings
+) -> None:
+    settings.admin_ids = [ADMIN]
+    await telegram.say(ADMIN, "/myid")
+    await link(telegram, clock, SLOW, "DEMO01")
+    await telegram.restart()  # menus are set when the bot starts
+    menus = telegram.server.my_commands
+    staff_menu = [command["command"] for command in menus[(f"chat:{ADMIN}", "")]]
+    assert {"stats", "broadcast", "export", "staff"} <= set(staff_menu)
+    assert (f"chat:{SLOW}", "") not in menus  # a manager keeps the default menu
+    default = [command["command"] for command in menus[("default", "")]]
+    assert "stats" not in default and "announcements" in default
