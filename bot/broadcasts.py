@@ -28,10 +28,10 @@ from bot.dispatcher import Dispatcher, Turn, stale_message
 from bot.i18n import N_, tr
 from bot.messages import Button, Outbound
 from bot.outbox import Post, Sender, claim_and_send, deliver, fan_out, fan_out_workers
-from bot.reminder_service import OFF_WORDS, ON_WORDS
+from bot.reminder_service import OnOff, on_off_command
 from bot.reminders import DeliveryStatus, ReminderSchedule, delivery_verdict
 from bot.settings import Settings
-from bot.staff import ExportProblem, parse_export_argument
+from bot.staff import asked_for
 from bot.stats import scope_words
 from bot.storage.broadcasts import Audience, Broadcast, DeliveryRow
 from bot.storage.snapshot import FacilityFilter
@@ -357,16 +357,8 @@ def install(dispatcher: Dispatcher, senders: Mapping[str, Sender]) -> ChatBroadc
                 await turn.store.broadcasts.cancel(composing.id)
             turn.reply(turn.t("Cancelled: nothing was sent."))
             return
-        try:
-            ask = parse_export_argument(argument, 0)
-        except ExportProblem as problem:
-            turn.reply(
-                turn.t(
-                    "I don't know “{value}”. Write for example: /broadcast, or /broadcast "
-                    "Tam Thanh C23 for one commune and sector",
-                    value=str(problem),
-                )
-            )
+        ask = asked_for(turn, argument, "/broadcast Tam Thanh C23")
+        if ask is None:
             return
         scope = access.scope.narrow(ask.commune_code, ask.sector_code)
         if scope is None:
@@ -473,37 +465,35 @@ def install(dispatcher: Dispatcher, senders: Mapping[str, Sender]) -> ChatBroadc
         audience="linked",
     )
     async def announcements(turn: Turn, argument: str) -> None:
-        wanted = fold(argument).strip()
-        if wanted in OFF_WORDS or wanted in ON_WORDS:
-            off = wanted in OFF_WORDS
-            await turn.store.broadcasts.set_opted_out(turn.user.id, off, turn.now)
-            turn.reply(
-                turn.t(
-                    "Announcements are off. Deadline reminders are not affected "
-                    "(/reminders). Send /announcements on to get announcements again."
-                )
-                if off
-                else turn.t(
-                    "Announcements are on: you will get the Department's news about SXSH "
-                    "seminars, trainings and guidance."
-                )
-            )
-            return
-        off = await turn.store.broadcasts.is_opted_out(turn.user.id)
-        lines = []
-        if wanted:
-            lines.append(
-                turn.t(
-                    "I didn't understand “{text}”. Send /announcements off or /announcements on.",
-                    text=argument.strip(),
-                )
-            )
-        lines.append(turn.t("Announcements are off.") if off else turn.t("Announcements are on."))
-        button = (
-            Button(turn.t("Turn announcements on"), "cmd:announcements:on")
-            if off
-            else Button(turn.t("Turn announcements off"), "cmd:announcements:off")
-        )
-        turn.reply("\n".join(lines), [[button]], menu=True)
+        await on_off_command(turn, argument, ANNOUNCEMENT_SWITCH)
 
     return broadcasts
+
+
+async def _switch(turn: Turn, off: bool) -> None:
+    await turn.store.broadcasts.set_opted_out(turn.user.id, off, turn.now)
+    turn.reply(
+        turn.t(
+            "Announcements are off. Deadline reminders are not affected "
+            "(/reminders). Send /announcements on to get announcements again."
+        )
+        if off
+        else turn.t(
+            "Announcements are on: you will get the Department's news about SXSH "
+            "seminars, trainings and guidance."
+        )
+    )
+
+
+ANNOUNCEMENT_SWITCH = OnOff(
+    command="announcements",
+    is_off=lambda store, user_id: store.broadcasts.is_opted_out(user_id),
+    switch=_switch,
+    not_understood=N_(
+        "I didn't understand “{text}”. Send /announcements off or /announcements on."
+    ),
+    state_off=N_("Announcements are off."),
+    state_on=N_("Announcements are on."),
+    turn_on=N_("Turn announcements on"),
+    turn_off=N_("Turn announcements off"),
+)

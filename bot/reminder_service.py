@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -336,32 +336,43 @@ def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
         audience="linked",
     )
     async def reminders(turn: Turn, argument: str) -> None:
-        wanted = fold(argument).strip()
-        if wanted in OFF_WORDS or wanted in ON_WORDS:
-            await _switch(turn, off=wanted in OFF_WORDS)
-            return
-        off = await turn.store.reminders.is_opted_out(turn.user.id)
-        lines = []
-        if wanted:
-            lines.append(
-                turn.t(
-                    "I didn't understand “{text}”. Send /reminders off to stop deadline "
-                    "reminders or /reminders on to get them again.",
-                    text=argument.strip(),
-                )
-            )
-        lines.append(
-            turn.t("Deadline reminders are off.") if off else turn.t("Deadline reminders are on.")
-        )
-        button = (
-            Button(turn.t("Turn reminders on"), "cmd:reminders:on")
-            if off
-            else Button(turn.t("Turn reminders off"), "cmd:reminders:off")
-        )
-        turn.reply("\n".join(lines), [[button]], menu=True)
+        await on_off_command(turn, argument, REMINDER_SWITCH)
 
 
-async def _switch(turn: Turn, *, off: bool) -> None:
+@dataclass(frozen=True)
+class OnOff:
+    """A per-user switch a manager turns with "/command off" and "/command on"."""
+
+    command: str
+    is_off: Callable[[Store, int], Awaitable[bool]]
+    # Stores the choice and tells the user what it means.
+    switch: Callable[[Turn, bool], Awaitable[None]]
+    not_understood: str  # msgids
+    state_off: str
+    state_on: str
+    turn_on: str
+    turn_off: str
+
+
+async def on_off_command(turn: Turn, argument: str, spec: OnOff) -> None:
+    """Switch on "off"/"on" (or tắt/bật, with or without diacritics); otherwise say where
+    the switch stands, with a button to turn it."""
+    wanted = fold(argument).strip()
+    if wanted in OFF_WORDS or wanted in ON_WORDS:
+        await spec.switch(turn, wanted in OFF_WORDS)
+        return
+    off = await spec.is_off(turn.store, turn.user.id)
+    lines = [turn.t(spec.not_understood, text=argument.strip())] if wanted else []
+    lines.append(turn.t(spec.state_off if off else spec.state_on))
+    button = (
+        Button(turn.t(spec.turn_on), f"cmd:{spec.command}:on")
+        if off
+        else Button(turn.t(spec.turn_off), f"cmd:{spec.command}:off")
+    )
+    turn.reply("\n".join(lines), [[button]], menu=True)
+
+
+async def _switch(turn: Turn, off: bool) -> None:
     await turn.store.reminders.set_opted_out(turn.user.id, off, turn.now)
     schedule = ReminderSchedule.from_settings(turn.settings)
     last_day = show_day(schedule.last_day(schedule.report_year(turn.now)))
@@ -383,3 +394,18 @@ async def _switch(turn: Turn, *, off: bool) -> None:
             end=schedule.window_end.strftime("%H:%M"),
         )
     )
+
+
+REMINDER_SWITCH = OnOff(
+    command="reminders",
+    is_off=lambda store, user_id: store.reminders.is_opted_out(user_id),
+    switch=_switch,
+    not_understood=N_(
+        "I didn't understand “{text}”. Send /reminders off to stop deadline "
+        "reminders or /reminders on to get them again."
+    ),
+    state_off=N_("Deadline reminders are off."),
+    state_on=N_("Deadline reminders are on."),
+    turn_on=N_("Turn reminders on"),
+    turn_off=N_("Turn reminders off"),
+)

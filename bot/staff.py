@@ -118,6 +118,22 @@ def parse_export_argument(text: str, default_year: int) -> ExportAsk:
     return ExportAsk(year, fmt, commune_code, sector)
 
 
+def asked_for(turn: Turn, argument: str, example: str) -> ExportAsk | None:
+    """The year (this year in Vietnam time by default), commune and sector a staff command
+    was typed with; None after saying which word is not one."""
+    try:
+        return parse_export_argument(argument, _reporting_year(turn))
+    except ExportProblem as problem:
+        turn.reply(
+            turn.t(
+                "I don't know “{value}”. Write for example: {example}",
+                value=str(problem),
+                example=example,
+            )
+        )
+        return None
+
+
 def parse_export_data(rest: str) -> ExportAsk | None:
     """Button data "2026:xlsx:06040:-"; None if it was not made by `button_data`."""
     parts = rest.split(":")
@@ -441,17 +457,9 @@ def install(
         access = await staff_access(turn)
         if access is None:
             return
-        try:
-            ask = parse_export_argument(argument, _reporting_year(turn))
-        except ExportProblem as problem:
-            turn.reply(
-                turn.t(
-                    "I don't know “{value}”. Write for example: /export 2026 xlsx Tam Thanh C23",
-                    value=str(problem),
-                )
-            )
-            return
-        await exports.start(turn, access, ask)
+        ask = asked_for(turn, argument, "/export 2026 xlsx Tam Thanh C23")
+        if ask is not None:
+            await exports.start(turn, access, ask)
 
     @dispatcher.callback("ex")
     async def export_pressed(turn: Turn, rest: str) -> None:

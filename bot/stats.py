@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.access import Access, commune_name, refuse_outside_scope, staff_access
 from bot.charts import indicators_chart, progress_chart
-from bot.clock import local, show_datetime
+from bot.clock import show_datetime
 from bot.dispatcher import Dispatcher, Turn, stale_message
 from bot.geo import find_sector
 from bot.i18n import N_, tr
@@ -36,7 +36,7 @@ from bot.indicators import (
     compute,
 )
 from bot.messages import Attachment, Button, Outbound
-from bot.staff import DocumentSender, ExportProblem, parse_export_argument, parse_export_data
+from bot.staff import DocumentSender, asked_for, parse_export_data
 from bot.storage.snapshot import FacilityFilter, read_snapshot
 from flows.numbers import format_decimal, format_percent
 
@@ -298,15 +298,8 @@ def install(dispatcher: Dispatcher, senders: Mapping[str, DocumentSender]) -> Ch
         access = await staff_access(turn)
         if access is None:
             return
-        try:
-            ask = parse_export_argument(argument, local(turn.now, turn.settings.zone).year)
-        except ExportProblem as problem:
-            turn.reply(
-                turn.t(
-                    "I don't know “{value}”. Write for example: /stats 2026 Tam Thanh C23",
-                    value=str(problem),
-                )
-            )
+        ask = asked_for(turn, argument, "/stats 2026 Tam Thanh C23")
+        if ask is None:
             return
         found = await _figures(turn, access, ask.commune_code, ask.sector_code, ask.year)
         if found is None:
