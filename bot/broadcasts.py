@@ -28,7 +28,7 @@ from bot.dispatcher import Dispatcher, Turn, stale_message
 from bot.i18n import N_, tr
 from bot.messages import Button, Outbound
 from bot.outbox import Post, Sender, claim_and_send, deliver, fan_out, fan_out_workers
-from bot.reminder_service import OnOff, on_off_command
+from bot.reminder_service import OnOff, install_switch
 from bot.reminders import DeliveryStatus, ReminderSchedule, delivery_verdict
 from bot.settings import Settings
 from bot.staff import asked_for
@@ -458,15 +458,11 @@ def install(dispatcher: Dispatcher, senders: Mapping[str, Sender]) -> ChatBroadc
         )
         broadcasts.start(found.id)
 
-    @dispatcher.command(
-        "announcements",
+    install_switch(
+        dispatcher,
+        ANNOUNCEMENT_SWITCH,
         N_("Announcements from the Department: /announcements off or /announcements on"),
-        needs_link=True,
-        audience="linked",
     )
-    async def announcements(turn: Turn, argument: str) -> None:
-        await on_off_command(turn, argument, ANNOUNCEMENT_SWITCH)
-
     return broadcasts
 
 

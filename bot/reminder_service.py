@@ -329,14 +329,17 @@ def schedule_reminders_without_telegram(bot: Bot) -> AsyncIOScheduler:
 
 
 def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
-    @dispatcher.command(
-        "reminders",
-        N_("Deadline reminders: /reminders off or /reminders on"),
-        needs_link=True,
-        audience="linked",
+    install_switch(
+        dispatcher, REMINDER_SWITCH, N_("Deadline reminders: /reminders off or /reminders on")
     )
-    async def reminders(turn: Turn, argument: str) -> None:
-        await on_off_command(turn, argument, REMINDER_SWITCH)
+
+
+def install_switch(dispatcher: Dispatcher, spec: OnOff, description: str) -> None:
+    """Register "/command [off|on]" for linked managers."""
+
+    @dispatcher.command(spec.command, description, needs_link=True, audience="linked")
+    async def switch(turn: Turn, argument: str) -> None:
+        await on_off_command(turn, argument, spec)
 
 
 @dataclass(frozen=True)
