@@ -211,3 +211,23 @@ async def test_the_facility_card_says_whether_the_report_came_late(
     await set_report(bot, "DEMO01", 2026, "submitted")
     card = await Chat(bot, "officer").say("/facility DEMO01")
     assert "Báo cáo năm 2026: đã gửi, muộn (gửi lần đầu 15/12/2026 09:00, biên nhận" in card
+
+
+async def test_commune_staff_get_the_summary_of_their_commune_after_the_deadline(
+    bot: Bot, settings: Settings, clock: FakeClock
+) -> None:
+    from bot.reminder_messages import digest_text
+    from bot.reminder_service import CHAT_APPS, plan_now
+
+    await make_staff(bot, "telegram:9003", Role.COMMUNE, TAM_THANH)
+    await make_staff(bot, "telegram:9002", Role.PROVINCE)
+    for user in ("9002", "9003"):
+        await bot.dispatcher.handle(Inbound("telegram", user, user, "text", text="/myid"))
+    clock.advance(days=14)  # 15 December, 09:00: the morning after the last day
+    plan = await plan_now(bot, clock(), CHAT_APPS)
+    decisions = {d.user.external_id: plan.digest_for(d) for d in plan.staff}
+    province, commune = decisions["9002"], decisions["9003"]
+    assert province is not None and commune is not None
+    assert (province.facilities, commune.facilities) == (40, 2)
+    text = digest_text("vi", commune)
+    assert text.startswith("Phường Tam Thanh") and "DEMO01" in text and "DEMO02" not in text
