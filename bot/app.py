@@ -8,7 +8,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from bot import assessment, first_contact, guidance, onboarding, reminder_service, report, staff
+from bot import (
+    assessment,
+    broadcasts,
+    first_contact,
+    guidance,
+    onboarding,
+    reminder_service,
+    report,
+    staff,
+    stats,
+)
 from bot.clock import Clock, system_clock
 from bot.dispatcher import Dispatcher
 from bot.formrun import FormRunner
@@ -76,6 +86,8 @@ async def build(
         assessment.install(dispatcher, runner, guide)
         reminder_service.install(dispatcher, runner)
         staff.install(dispatcher, runner, senders)
+        stats.install(dispatcher, senders)
+        broadcasts.install(dispatcher, senders)
     except BaseException:
         # A module refused its content (e.g. a scoring table): the bot does not start.
         await database.close()

@@ -18,12 +18,14 @@ EXPORT = "export"
 ROLE_GRANT = "role.grant"
 ROLE_REVOKE = "role.revoke"
 INVITE = "invite"
+BROADCAST = "broadcast"
 
 ACTION_LABELS = {
     EXPORT: N_("export"),
     ROLE_GRANT: N_("role granted"),
     ROLE_REVOKE: N_("role revoked"),
     INVITE: N_("invitation issued"),
+    BROADCAST: N_("announcement sent"),
 }
 
 

@@ -32,6 +32,8 @@ Deliverer = Callable[[Outbound], Awaitable[bool]]
 CallbackHandler = Callable[["Turn", str], Awaitable[None]]
 TextHandler = Callable[["Turn", str], Awaitable[bool]]
 AudienceProvider = Callable[["Turn"], Awaitable[set[str]]]
+# Chats of one channel that get a command menu of their own: (chat id, language, audience).
+MenuProvider = Callable[[str], Awaitable[list[tuple[str, str, set[str]]]]]
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class Dispatcher:
         self.fallback_text: CommandHandler | None = None
         # Extra audiences a user belongs to ("staff", "admin"), asked when /help is built.
         self.audience_providers: list[AudienceProvider] = []
+        # Menus for some chats (staff see their commands in Telegram's menu), asked at start.
+        self.menu_providers: list[MenuProvider] = []
         # Sends a message to a chat other than the turn's (e.g. telling a colleague that
         # their answer was replaced); the app wires it to the running channels.
         self.deliver_elsewhere: Deliverer | None = None

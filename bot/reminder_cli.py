@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.app import build
+from bot.app import Bot, build
 from bot.clock import show_datetime, system_clock
 from bot.i18n import N_, tr
 from bot.reminder_messages import describe_report, digest_text, show_day
@@ -218,14 +220,17 @@ def _digest_lines(full: FullPlan, lang: str) -> list[str]:
     return lines
 
 
-async def _send_due(settings: Settings, lang: str) -> int:
+@asynccontextmanager
+async def telegram_sending(bot: Bot, lang: str) -> AsyncIterator[None]:
+    """The Telegram channel connected for sending only (no polling), as `bot.senders`'s
+    "telegram", for a command that sends what is due and stops."""
     from telegram.error import TelegramError
 
     from bot.channels.telegram import TELEGRAM, TelegramChannel
     from bot.cli import CliError
 
+    settings = bot.settings
     assert settings.telegram_token is not None
-    bot = await build(settings)
     channel = TelegramChannel(
         bot.dispatcher,
         settings.telegram_token.get_secret_value(),
@@ -238,9 +243,18 @@ async def _send_due(settings: Settings, lang: str) -> int:
         except TelegramError as error:
             raise CliError(tr(lang, "Telegram refused the token: {error}", error=error)) from error
         bot.senders[TELEGRAM] = channel
-        report = await run_reminders(bot)
+        yield
     finally:
+        bot.senders.pop(TELEGRAM, None)
         await channel.application.shutdown()
+
+
+async def _send_due(settings: Settings, lang: str) -> int:
+    bot = await build(settings)
+    try:
+        async with telegram_sending(bot, lang):
+            report = await run_reminders(bot)
+    finally:
         await bot.close()
     if report.outside_window:
         schedule = ReminderSchedule.from_settings(settings)

@@ -111,7 +111,8 @@ def _user_line(lang: str, recipient: Recipient) -> str:
 
 
 def digest_text(lang: str, digest: StaffDigest) -> str:
-    parts = [
+    parts = [commune_title(digest.commune_code)] if digest.commune_code else []
+    parts += [
         tr(
             lang,
             "Yearly SXSH reports for {year}: the deadline has passed (the last day was "

@@ -8,21 +8,21 @@ manager who submits during a long fan-out, or turns reminders off, is not writte
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import Counter, deque
-from collections.abc import Callable, Collection, Coroutine
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Awaitable, Callable, Collection, Coroutine
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from math import ceil
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.access import Role
 from bot.dispatcher import Dispatcher, Turn
 from bot.formrun import FormRunner
 from bot.i18n import N_
 from bot.messages import Button, Outbound
+from bot.outbox import Finish, Post, Tally, claim_and_send, fan_out, fan_out_workers
 from bot.reminder_messages import digest_text, reminder_message, show_day
 from bot.reminders import (
     DIGEST,
@@ -64,8 +64,8 @@ ADMIN_CHANNEL = "telegram"
 # Chat apps that can carry a reminder; the console is a local terminal, never reminded.
 CHAT_APPS = frozenset({"telegram", "zalo"})
 JOB_NAME = "deadline reminders"
-_OFF_WORDS = {"off", "tat", "stop", "no", "khong", "0"}
-_ON_WORDS = {"on", "bat", "start", "yes", "co", "1"}
+OFF_WORDS = {"off", "tat", "stop", "no", "khong", "0"}
+ON_WORDS = {"on", "bat", "start", "yes", "co", "1"}
 
 
 @dataclass(frozen=True)
@@ -77,34 +77,39 @@ class FullPlan:
     staff: tuple[StaffDecision, ...] = ()
     # Administrators (SXSH_ADMIN_IDS) who never wrote to the bot: it cannot write to them.
     staff_never_seen: tuple[int, ...] = ()
+    # The summary of each commune whose staff get theirs (by commune code).
+    commune_digests: dict[str, StaffDigest] = field(default_factory=dict)
+
+    def digest_for(self, decision: StaffDecision) -> StaffDigest | None:
+        if decision.commune_code is None:
+            return self.digest
+        return self.commune_digests.get(decision.commune_code)
 
 
 @dataclass
-class RunReport:
-    sent: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    # Due in the plan, but no longer when claimed (submitted meanwhile, another run, …).
-    skipped: int = 0
+class RunReport(Tally):
     digests: int = 0
     # Nothing is sent outside the sending window; the run stopped there.
     outside_window: bool = False
 
-    def count(self, status: DeliveryStatus) -> None:
-        if status is DeliveryStatus.SENT:
-            self.sent += 1
-        elif status is DeliveryStatus.UNREACHABLE:
-            self.unreachable += 1
-        else:
-            self.failed += 1
 
-
-async def staff_recipients(store: Store, settings: Settings) -> list[ChatUser]:
-    """Who receives the Department's summary: the administrators of SXSH_ADMIN_IDS (Telegram
-    user ids) who have written to the bot. Users with a staff role join here once roles
-    exist."""
-    ids = [str(admin) for admin in settings.admin_ids]
-    return await store.reminders.users_by_external_ids(ADMIN_CHANNEL, ids)
+async def staff_recipients(store: Store, settings: Settings) -> list[tuple[ChatUser, str | None]]:
+    """Who receives the Department's summary, and of which commune (None: the whole
+    province): administrators (SXSH_ADMIN_IDS, Telegram user ids, and granted ones) and
+    province staff get the province's list, commune staff their commune's. Only people
+    who have written to the bot can be written to."""
+    people: dict[tuple[str, str], str | None] = {
+        (ADMIN_CHANNEL, str(admin)): None for admin in settings.admin_ids
+    }
+    for grant in await store.staff.all():
+        commune = grant.commune_code if grant.role == Role.COMMUNE else None
+        people.setdefault((grant.channel, grant.external_id), commune)
+    found = []
+    for (channel, external_id), commune in people.items():
+        user = await store.users.by_external_id(channel, external_id)
+        if user is not None:
+            found.append((user, commune))
+    return sorted(found, key=lambda pair: pair[0].id)
 
 
 async def load_recipients(
@@ -163,10 +168,24 @@ async def plan_now(bot: Bot, now: datetime, channels: Collection[str]) -> FullPl
         digest = staff_digest(summary_year, schedule, then_reports, then_recipients)
         staff = await staff_recipients(store, settings)
         delivered = await store.reminders.deliveries(summary_year)
-    decisions = tuple(decide_digest(u, summary_year, now, delivered, channels) for u in staff)
-    known = {int(user.external_id) for user in staff}
-    never_seen = tuple(admin for admin in settings.admin_ids if admin not in known)
-    return FullPlan(reminders, digest, decisions, never_seen)
+    decisions = tuple(
+        replace(decide_digest(user, summary_year, now, delivered, channels), commune_code=commune)
+        for user, commune in staff
+    )
+    by_commune = {
+        commune: staff_digest(
+            summary_year,
+            schedule,
+            [r for r in then_reports if r.facility.commune_code == commune],
+            [r for r in then_recipients if r.facility.commune_code == commune],
+            commune_code=commune,
+        )
+        for _user, commune in staff
+        if commune is not None
+    }
+    known = {user.external_id for user, _ in staff if user.channel == ADMIN_CHANNEL}
+    never_seen = tuple(admin for admin in settings.admin_ids if str(admin) not in known)
+    return FullPlan(reminders, digest, decisions, never_seen, by_commune)
 
 
 async def run_reminders(bot: Bot, *, workers: int | None = None) -> RunReport:
@@ -178,18 +197,15 @@ async def run_reminders(bot: Bot, *, workers: int | None = None) -> RunReport:
         report.outside_window = True
         return report
     plan = await plan_now(bot, now, frozenset(bot.senders))
-    pending = deque(plan.reminders.due)
 
-    async def work() -> None:
-        while pending:
-            await _send_reminder(bot, pending.popleft(), report)
+    async def send(reminder: Reminder) -> None:
+        await _send_reminder(bot, reminder, report)
 
-    count = workers or fan_out_workers(bot.settings.send_rate)
-    await asyncio.gather(*(work() for _ in range(count)))
-    if plan.digest is not None:
-        for decision in plan.staff:
-            if decision.verdict is Verdict.DUE:
-                await _send_digest(bot, decision.user, plan.digest, report)
+    await fan_out(plan.reminders.due, send, workers or fan_out_workers(bot.settings.send_rate))
+    for decision in plan.staff:
+        digest = plan.digest_for(decision)
+        if digest is not None and decision.verdict is Verdict.DUE:
+            await _send_digest(bot, decision.user, digest, report)
     if report.sent or report.failed or report.unreachable or report.skipped:
         log.info(
             "reminders: %d sent, %d failed, %d unreachable, %d skipped, %d staff summaries",
@@ -202,85 +218,76 @@ async def run_reminders(bot: Bot, *, workers: int | None = None) -> RunReport:
     return report
 
 
-def fan_out_workers(send_rate: float) -> int:
-    """Enough sends in flight to reach the rate limit over a slow network (a second per
-    message); the channel's rate limiter does the pacing."""
-    return max(4, min(64, ceil(send_rate)))
-
-
 async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None:
     schedule = ReminderSchedule.from_settings(bot.settings)
     channels = frozenset(bot.senders)
     now = bot.dispatcher.clock()
-    async with bot.database.transaction() as store:
+    key = planned.key
+
+    async def claim(store: Store) -> tuple[ChatUser, Outbound] | None:
+        nonlocal key
         recipients, _ = await load_recipients(
             store, bot.dispatcher.forms, planned.year, planned.recipient.user_id
         )
         deliveries = await store.reminders.deliveries(planned.year, planned.recipient.user_id)
         fresh = plan_reminders(now, schedule, recipients, deliveries, channels).due
         if not fresh:
-            report.skipped += 1
-            return
+            return None
         reminder = fresh[0]
-        await store.reminders.claim(reminder.key, now)
-    status = await _deliver(bot, reminder.recipient.user, reminder_message(reminder))
-    await _finish(bot, reminder.key, status)
-    report.count(status)
+        key = reminder.key
+        await store.reminders.claim(key, now)
+        return reminder.recipient.user, reminder_message(reminder)
+
+    report.count(
+        await claim_and_send(Post(bot.database, bot.senders), claim, _finisher(bot, lambda: key))
+    )
 
 
 async def _send_digest(bot: Bot, user: ChatUser, digest: StaffDigest, report: RunReport) -> None:
     key: DeliveryKey = (user.id, digest.year, DIGEST)
     now = bot.dispatcher.clock()
-    async with bot.database.transaction() as store:
+
+    async def claim(store: Store) -> tuple[ChatUser, Outbound] | None:
         current = await store.users.by_id(user.id)
         deliveries = await store.reminders.deliveries(digest.year, user.id)
         if current is None or (
             decide_digest(current, digest.year, now, deliveries, frozenset(bot.senders)).verdict
             is not Verdict.DUE
         ):
-            report.skipped += 1
-            return
+            return None
         await store.reminders.claim(key, now)
-    outbound = Outbound(chat_id=current.chat_id, text=digest_text(current.language, digest))
-    status = await _deliver(bot, current, outbound)
-    await _finish(bot, key, status)
+        return current, Outbound(current.chat_id, digest_text(current.language, digest))
+
+    status = await claim_and_send(
+        Post(bot.database, bot.senders), claim, _finisher(bot, lambda: key)
+    )
     if status is DeliveryStatus.SENT:
         report.digests += 1
     else:
         report.count(status)
 
 
-async def _deliver(bot: Bot, user: ChatUser, outbound: Outbound) -> DeliveryStatus:
-    sender = bot.senders.get(user.channel)
-    if sender is None:
-        return DeliveryStatus.FAILED
-    try:
-        delivered = await sender.send(outbound)
-    except Exception:
-        # The network, or Telegram's flood control outlasting the retries: next run.
-        log.warning("a reminder to %s failed; the next run tries again", user.id, exc_info=True)
-        return DeliveryStatus.FAILED
-    if delivered:
-        return DeliveryStatus.SENT
-    # The channel marks a chat that blocked the bot unreachable; anything else is retried.
-    async with bot.database.snapshot() as store:
-        current = await store.users.by_id(user.id)
-    if current is not None and not current.reachable:
-        return DeliveryStatus.UNREACHABLE
-    return DeliveryStatus.FAILED
+def _finisher(bot: Bot, key: Callable[[], DeliveryKey]) -> Finish:
+    async def finish(store: Store, status: DeliveryStatus) -> None:
+        await store.reminders.finish(key(), status, bot.dispatcher.clock())
 
-
-async def _finish(bot: Bot, key: DeliveryKey, status: DeliveryStatus) -> None:
-    async with bot.database.transaction() as store:
-        await store.reminders.finish(key, status, bot.dispatcher.clock())
+    return finish
 
 
 def _reminder_job(bot: Bot) -> Callable[[object], Coroutine[Any, Any, None]]:
     async def run_job(context: object = None) -> None:
+        # The announcements module builds on this one, hence the late import.
+        from bot.broadcasts import send_pending
+
         try:
             await run_reminders(bot)
         except Exception:
             log.exception("the reminder run failed; the next run tries again")
+        try:
+            # What announcements a stopped process or a failed send left behind.
+            await send_pending(Post(bot.database, bot.senders), bot.settings, bot.dispatcher.clock)
+        except Exception:
+            log.exception("sending announcements failed; the next run tries again")
 
     return run_job
 
@@ -322,39 +329,53 @@ def schedule_reminders_without_telegram(bot: Bot) -> AsyncIOScheduler:
 
 
 def install(dispatcher: Dispatcher, runner: FormRunner) -> None:
-    @dispatcher.command(
-        "reminders",
-        N_("Deadline reminders: /reminders off or /reminders on"),
-        needs_link=True,
-        audience="linked",
+    install_switch(
+        dispatcher, REMINDER_SWITCH, N_("Deadline reminders: /reminders off or /reminders on")
     )
-    async def reminders(turn: Turn, argument: str) -> None:
-        wanted = fold(argument).strip()
-        if wanted in _OFF_WORDS or wanted in _ON_WORDS:
-            await _switch(turn, off=wanted in _OFF_WORDS)
-            return
-        off = await turn.store.reminders.is_opted_out(turn.user.id)
-        lines = []
-        if wanted:
-            lines.append(
-                turn.t(
-                    "I didn't understand “{text}”. Send /reminders off to stop deadline "
-                    "reminders or /reminders on to get them again.",
-                    text=argument.strip(),
-                )
-            )
-        lines.append(
-            turn.t("Deadline reminders are off.") if off else turn.t("Deadline reminders are on.")
-        )
-        button = (
-            Button(turn.t("Turn reminders on"), "cmd:reminders:on")
-            if off
-            else Button(turn.t("Turn reminders off"), "cmd:reminders:off")
-        )
-        turn.reply("\n".join(lines), [[button]], menu=True)
 
 
-async def _switch(turn: Turn, *, off: bool) -> None:
+def install_switch(dispatcher: Dispatcher, spec: OnOff, description: str) -> None:
+    """Register "/command [off|on]" for linked managers."""
+
+    @dispatcher.command(spec.command, description, needs_link=True, audience="linked")
+    async def switch(turn: Turn, argument: str) -> None:
+        await on_off_command(turn, argument, spec)
+
+
+@dataclass(frozen=True)
+class OnOff:
+    """A per-user switch a manager turns with "/command off" and "/command on"."""
+
+    command: str
+    is_off: Callable[[Store, int], Awaitable[bool]]
+    # Stores the choice and tells the user what it means.
+    switch: Callable[[Turn, bool], Awaitable[None]]
+    not_understood: str  # msgids
+    state_off: str
+    state_on: str
+    turn_on: str
+    turn_off: str
+
+
+async def on_off_command(turn: Turn, argument: str, spec: OnOff) -> None:
+    """Switch on "off"/"on" (or tắt/bật, with or without diacritics); otherwise say where
+    the switch stands, with a button to turn it."""
+    wanted = fold(argument).strip()
+    if wanted in OFF_WORDS or wanted in ON_WORDS:
+        await spec.switch(turn, wanted in OFF_WORDS)
+        return
+    off = await spec.is_off(turn.store, turn.user.id)
+    lines = [turn.t(spec.not_understood, text=argument.strip())] if wanted else []
+    lines.append(turn.t(spec.state_off if off else spec.state_on))
+    button = (
+        Button(turn.t(spec.turn_on), f"cmd:{spec.command}:on")
+        if off
+        else Button(turn.t(spec.turn_off), f"cmd:{spec.command}:off")
+    )
+    turn.reply("\n".join(lines), [[button]], menu=True)
+
+
+async def _switch(turn: Turn, off: bool) -> None:
     await turn.store.reminders.set_opted_out(turn.user.id, off, turn.now)
     schedule = ReminderSchedule.from_settings(turn.settings)
     last_day = show_day(schedule.last_day(schedule.report_year(turn.now)))
@@ -376,3 +397,18 @@ async def _switch(turn: Turn, *, off: bool) -> None:
             end=schedule.window_end.strftime("%H:%M"),
         )
     )
+
+
+REMINDER_SWITCH = OnOff(
+    command="reminders",
+    is_off=lambda store, user_id: store.reminders.is_opted_out(user_id),
+    switch=_switch,
+    not_understood=N_(
+        "I didn't understand “{text}”. Send /reminders off to stop deadline "
+        "reminders or /reminders on to get them again."
+    ),
+    state_off=N_("Deadline reminders are off."),
+    state_on=N_("Deadline reminders are on."),
+    turn_on=N_("Turn reminders on"),
+    turn_off=N_("Turn reminders off"),
+)

@@ -353,6 +353,8 @@ class StaffDecision:
     user: ChatUser
     verdict: Verdict
     delivery: Delivery | None = None
+    # Commune staff get their commune's summary; None: the whole province.
+    commune_code: str | None = None
 
 
 def decide_digest(
@@ -392,6 +394,8 @@ class StaffDigest:
     # (commune code, its facilities without a submitted report), in the official order.
     missing_by_commune: tuple[tuple[str, tuple[FacilityReport, ...]], ...]
     unreachable: tuple[Recipient, ...]
+    # The commune this summary is limited to (for commune staff); None: the province.
+    commune_code: str | None = None
 
     @property
     def missing(self) -> int:
@@ -403,6 +407,7 @@ def staff_digest(
     schedule: ReminderSchedule,
     reports: Iterable[FacilityReport],
     recipients: Iterable[Recipient],
+    commune_code: str | None = None,
 ) -> StaffDigest:
     every = list(reports)
     missing = sorted(
@@ -426,4 +431,5 @@ def staff_digest(
         len(every) - len(missing),
         grouped,
         unreachable,
+        commune_code,
     )

@@ -38,6 +38,8 @@ from bot.export import (
 )
 from bot.formrun import PROFILE_FORM
 from bot.geo import find_sector, sectors
+from bot.i18n import tr
+from bot.indicators import DEFINITIONS
 from bot.storage.snapshot import FacilityFacts, FacilityFilter, SnapshotReader, read_snapshot
 from flows.engine import decode_answers, effective_answers
 from flows.model import Form, FormRegistry, Question
@@ -344,17 +346,30 @@ SHEETS: list[SheetSpec] = [
 ]
 
 
+@cache
+def sheet_specs() -> tuple[SheetSpec, ...]:
+    """Every sheet of the Department's file, in the order of the workbook."""
+    # The report sheets build on this module's helpers, so they are imported late.
+    from bot.report_sheets import REPORT_SHEETS
+
+    register = {spec.key: spec for spec in SHEETS}
+    return (
+        REPORT_SHEETS["reports"],
+        REPORT_SHEETS["measures"],
+        REPORT_SHEETS["indicators"],
+        register["not_reported"],
+        REPORT_SHEETS["revisions"],
+        REPORT_SHEETS["self_assessments"],
+        register["facilities"],
+    )
+
+
 def find_sheet(text: str) -> SheetSpec | None:
-    return next((spec for spec in SHEETS if spec.matches(text)), None)
+    return next((spec for spec in sheet_specs() if spec.matches(text)), None)
 
 
 def definitions(year: int) -> list[tuple[str, str]]:
     return [
-        (
-            "Đã báo cáo",
-            f"cơ sở đã bấm Gửi báo cáo năm {year}; một bản đang soạn chưa gửi "
-            "được tính là chưa báo cáo",
-        ),
         ("Hạn nộp", f"trước ngày 15/12/{year} (ngày cuối cùng là 14/12/{year})"),
         (
             "Xã/phường",
@@ -362,6 +377,7 @@ def definitions(year: int) -> list[tuple[str, str]]:
         ),
         ("Huyện cũ", "đơn vị cấp huyện trước 01/7/2025 mà phần lớn xã/phường thuộc về"),
         ("Thời gian", "mọi ngày giờ là giờ Việt Nam (UTC+7)"),
+        *((tr("vi", term), tr("vi", text)) for term, text in DEFINITIONS),
     ]
 
 
@@ -381,7 +397,7 @@ def build_document(
     exported_by: str,
 ) -> ExportDocument:
     context = SheetContext(reader, request.scope, request.year, forms)
-    specs = [spec for spec in SHEETS if request.sheet in (None, spec.key)]
+    specs = [spec for spec in sheet_specs() if request.sheet in (None, spec.key)]
     return ExportDocument(
         title="Dữ liệu Sản xuất sạch hơn (SXSH) — Sở Công Thương tỉnh Lạng Sơn",
         created_at=now,

@@ -44,6 +44,7 @@ from bot.formrun import PROFILE_FORM, FormRunner
 from bot.geo import find_commune, find_sector
 from bot.i18n import N_, tr
 from bot.messages import Attachment, Button, Outbound
+from bot.reminder_service import staff_recipients
 from bot.sheets import ANNUAL_REPORT_FORM, FORMATS, ExportFormat, ExportRequest, run_export
 from bot.storage.facilities import Facility
 from flows.engine import decode_answers
@@ -115,6 +116,22 @@ def parse_export_argument(text: str, default_year: int) -> ExportAsk:
             raise ExportProblem(" ".join(rest))
         commune_code = commune.code
     return ExportAsk(year, fmt, commune_code, sector)
+
+
+def asked_for(turn: Turn, argument: str, example: str) -> ExportAsk | None:
+    """The year (this year in Vietnam time by default), commune and sector a staff command
+    was typed with; None after saying which word is not one."""
+    try:
+        return parse_export_argument(argument, _reporting_year(turn))
+    except ExportProblem as problem:
+        turn.reply(
+            turn.t(
+                "I don't know “{value}”. Write for example: {example}",
+                value=str(problem),
+                example=example,
+            )
+        )
+        return None
 
 
 def parse_export_data(rest: str) -> ExportAsk | None:
@@ -314,17 +331,21 @@ async def _facility_card(turn: Turn, facility: Facility) -> str:
     lines.append(turn.t("Linked chat accounts: {count}", count=len(accounts)))
     year = _reporting_year(turn)
     report = await turn.store.drafts.find(facility.id, ANNUAL_REPORT_FORM, str(year))
-    if report is None:
-        state = turn.t("not started")
-    elif report.status == "submitted":
-        state = turn.t("sent")
+    first = next(iter(await turn.store.reports.revisions(facility.id, year)), None)
+    if first is not None:
+        state = turn.t("sent late") if first.late else turn.t("sent on time")
+        when = turn.t(
+            " (first sent {when}, receipt {receipt})",
+            when=show_datetime(first.submitted_at, turn.settings.zone),
+            receipt=first.receipt,
+        )
+    elif report is None:
+        state, when = turn.t("not started"), ""
     else:
         state = turn.t("being written, not sent")
-    when = (
-        turn.t(" (last saved {when})", when=show_datetime(report.updated_at, turn.settings.zone))
-        if report
-        else ""
-    )
+        when = turn.t(
+            " (last saved {when})", when=show_datetime(report.updated_at, turn.settings.zone)
+        )
     lines.append(turn.t("Yearly report {year}: {state}", year=year, state=state) + when)
     return "\n".join(lines)
 
@@ -411,6 +432,24 @@ def install(
 
     dispatcher.audience_providers.append(staff_audience)
 
+    async def staff_menus(channel: str) -> list[tuple[str, str, set[str]]]:
+        """Staff chats of `channel` that have written to the bot, with their commands."""
+        menus = []
+        async with dispatcher.database.snapshot() as store:
+            for user, _commune in await staff_recipients(store, dispatcher.settings):
+                access = await role_of(store, user, dispatcher.settings)
+                if user.channel != channel or not access.is_staff:
+                    continue
+                audience = {"everyone", "staff"}
+                if user.facility_id is not None:
+                    audience.add("linked")
+                if access.role is Role.ADMIN:
+                    audience.add("admin")
+                menus.append((user.chat_id, user.language, audience))
+        return menus
+
+    dispatcher.menu_providers.append(staff_menus)
+
     @dispatcher.command(
         "export", N_("Export the collected data as an Excel or CSV file"), audience="staff"
     )
@@ -418,17 +457,9 @@ def install(
         access = await staff_access(turn)
         if access is None:
             return
-        try:
-            ask = parse_export_argument(argument, _reporting_year(turn))
-        except ExportProblem as problem:
-            turn.reply(
-                turn.t(
-                    "I don't know “{value}”. Write for example: /export 2026 xlsx Tam Thanh C23",
-                    value=str(problem),
-                )
-            )
-            return
-        await exports.start(turn, access, ask)
+        ask = asked_for(turn, argument, "/export 2026 xlsx Tam Thanh C23")
+        if ask is not None:
+            await exports.start(turn, access, ask)
 
     @dispatcher.callback("ex")
     async def export_pressed(turn: Turn, rest: str) -> None:

@@ -22,16 +22,36 @@ from bot.access import (
     parse_person,
     revoke_role,
 )
-from bot.app import build
+from bot.app import Bot, build
 from bot.backup import BackupError, backup, restore
+from bot.broadcasts import (
+    TEXT_LIMIT,
+    confirm,
+    preview_text,
+    report_text,
+    send_pending,
+    text_problem,
+)
 from bot.clock import local, show_datetime, system_clock
 from bot.export import ProgressBar
 from bot.geo import find_commune, find_sector
 from bot.i18n import tr
+from bot.outbox import Post
+from bot.reminder_cli import telegram_sending
 from bot.settings import Settings
-from bot.sheets import FORMATS, SHEETS, ExportRequest, find_sheet, run_export
+from bot.sheets import FORMATS, ExportRequest, find_sheet, run_export, sheet_specs
+from bot.stats import (
+    COMMUNES,
+    SECTORS,
+    chart_names,
+    draw_charts,
+    group_lines,
+    load_breakdown,
+    summary_text,
+)
 from bot.storage.inuse import DatabaseInUse
 from bot.storage.snapshot import FacilityFilter
+from flows.textmatch import fold
 
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -71,8 +91,36 @@ def add_commands(commands: argparse._SubParsersAction[Any], t: Callable[[str], s
     export.add_argument("--sector", help=t("VSIC division, e.g. C23"))
     export.add_argument(
         "--sheet",
-        help=t("only this sheet: {names}").format(names=", ".join(spec.key for spec in SHEETS)),
+        help=t("only this sheet: {names}").format(
+            names=", ".join(spec.key for spec in sheet_specs())
+        ),
     )
+
+    stats = commands.add_parser(
+        "stats", help=t("the plan's four indicators against their targets, with charts")
+    )
+    stats.add_argument("--year", type=int, help=t("reporting year (default: this year)"))
+    stats.add_argument("--commune", help=t("commune name or code"))
+    stats.add_argument("--sector", help=t("VSIC division, e.g. C23"))
+    stats.add_argument(
+        "--charts", type=Path, metavar="DIR", help=t("also write the two charts (PNG) here")
+    )
+
+    announce = commands.add_parser(
+        "broadcast", help=t("send an announcement to the managers (preview, then confirm)")
+    )
+    announce.add_argument(
+        "--file", type=Path, required=True, metavar="MESSAGE.txt", help=t("the text (UTF-8)")
+    )
+    announce.add_argument("--commune", help=t("commune name or code"))
+    announce.add_argument("--sector", help=t("VSIC division, e.g. C23"))
+    announce.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        dest="audience_lang",
+        help=t("only chats in this language"),
+    )
+    announce.add_argument("--yes", action="store_true", help=t("send without asking (for scripts)"))
 
     do_backup = commands.add_parser(
         "backup", help=t("write a consistent copy of the database, also while the bot runs")
@@ -179,8 +227,9 @@ async def _audit(settings: Settings, args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- export
 
 
-def _export_request(settings: Settings, args: argparse.Namespace) -> ExportRequest:
-    commune_code = sector_code = sheet = None
+def _scope(args: argparse.Namespace) -> FacilityFilter:
+    """--commune and --sector, checked."""
+    commune_code = sector_code = None
     if args.commune:
         commune = find_commune(args.commune)
         if commune is None:
@@ -191,6 +240,19 @@ def _export_request(settings: Settings, args: argparse.Namespace) -> ExportReque
         if sector is None:
             _fail(tr(args.lang, "unknown sector: {value}", value=args.sector))
         sector_code = sector.code
+    return FacilityFilter(commune_code, sector_code)
+
+
+def _year(settings: Settings, args: argparse.Namespace) -> int:
+    year: int = args.year or local(system_clock(), settings.zone).year
+    if not 2000 <= year <= 2100:
+        _fail(tr(args.lang, "not a reporting year: {value}", value=year))
+    return year
+
+
+def _export_request(settings: Settings, args: argparse.Namespace) -> ExportRequest:
+    scope = _scope(args)
+    sheet = None
     if args.sheet:
         spec = find_sheet(args.sheet)
         if spec is None:
@@ -199,14 +261,11 @@ def _export_request(settings: Settings, args: argparse.Namespace) -> ExportReque
                     args.lang,
                     "unknown sheet: {value} (known: {names})",
                     value=args.sheet,
-                    names=", ".join(s.key for s in SHEETS),
+                    names=", ".join(s.key for s in sheet_specs()),
                 )
             )
         sheet = spec.key
-    year = args.year or local(system_clock(), settings.zone).year
-    if not 2000 <= year <= 2100:
-        _fail(tr(args.lang, "not a reporting year: {value}", value=year))
-    return ExportRequest(year, FacilityFilter(commune_code, sector_code), args.fmt, sheet)
+    return ExportRequest(_year(settings, args), scope, args.fmt, sheet)
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -253,6 +312,121 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     summary = ", ".join(f"{key} {rows}" for key, rows in counts.items())
     print(tr(args.lang, "Wrote {path} ({summary}).", path=out, summary=summary))
     return 0
+
+
+# ---------------------------------------------------------------- indicators
+
+
+async def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    scope, year = _scope(args), _year(settings, args)
+    if args.charts is not None and not args.charts.is_dir():
+        _fail(tr(args.lang, "the folder {path} does not exist", path=args.charts))
+    bot = await build(settings)  # applies migrations to a new or older database
+    await bot.close()
+    breakdown = await asyncio.to_thread(load_breakdown, settings.db_path, scope, year)
+    now = show_datetime(system_clock(), settings.zone)
+    print(summary_text(args.lang, year, scope, breakdown.total, now))
+    for heading, groups, by in (
+        (tr(args.lang, "By commune:"), breakdown.by_commune, COMMUNES),
+        (tr(args.lang, "By sector:"), breakdown.by_sector, SECTORS),
+    ):
+        print()
+        print(heading)
+        for line in group_lines(args.lang, groups, by):
+            print(line)
+    if args.charts is not None:
+        charts = await asyncio.to_thread(draw_charts, args.lang, year, scope, breakdown)
+        for name, content in zip(
+            chart_names(year), (charts.indicators, charts.progress), strict=True
+        ):
+            path = args.charts / name
+            path.write_bytes(content)
+            print(tr(args.lang, "Chart written: {path}", path=path))
+    return 0
+
+
+# ---------------------------------------------------------------- announcements
+
+
+async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    scope = _scope(args)
+    try:
+        text = args.file.read_text(encoding="utf-8-sig").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(tr(args.lang, "cannot read {path}: {error}", path=args.file, error=error))
+    problem = text_problem(text)
+    if problem is not None:
+        _fail(tr(args.lang, problem, limit=TEXT_LIMIT))
+    actor = audit.cli_actor()
+    bot = await build(settings)
+    try:
+        now = system_clock()
+        async with bot.database.transaction() as store:
+            number = await store.broadcasts.create(
+                actor,
+                None,
+                scope.commune_code,
+                scope.sector_code,
+                args.audience_lang,
+                "preview",
+                now,
+                text,
+            )
+            broadcast = await store.broadcasts.get(number)
+            assert broadcast is not None
+            audience = await store.broadcasts.audience(
+                scope.commune_code, scope.sector_code, args.audience_lang
+            )
+        print(preview_text(args.lang, broadcast, audience, settings, now))
+        if not audience.recipients:
+            async with bot.database.transaction() as store:
+                await store.broadcasts.cancel(number)
+            _fail(tr(args.lang, "nobody would receive it; nothing was sent"))
+        asking = not args.yes and sys.stdin.isatty()
+        if not args.yes and not (asking and _confirmed(args.lang, len(audience.recipients))):
+            async with bot.database.transaction() as store:
+                await store.broadcasts.cancel(number)
+            if not asking:
+                _fail(
+                    tr(args.lang, "not sent: confirm with --yes when there is no terminal to ask")
+                )
+            print(tr(args.lang, "Cancelled: nothing was sent."))
+            return 1
+        async with bot.database.transaction() as store:
+            recipients = await confirm(store, broadcast, actor, "cli", system_clock())
+        assert recipients is not None
+        return await _send_broadcast(bot, settings, args.lang, number)
+    finally:
+        await bot.close()
+
+
+def _confirmed(lang: str, count: int) -> bool:
+    answer = input(tr(lang, "Send it to {count} chats? Type yes to send: ", count=count))
+    return fold(answer) in {"yes", "y", "co", "gui"}
+
+
+async def _send_broadcast(bot: Bot, settings: Settings, lang: str, number: int) -> int:
+    """Send now through Telegram when a token is set; the running bot sends the rest."""
+    if settings.telegram_token is None:
+        print(
+            tr(
+                lang,
+                "Announcement no. {id} is queued: the running bot sends it within "
+                "{minutes} minutes (no SXSH_TELEGRAM_TOKEN here to send it now).",
+                id=number,
+                minutes=settings.reminder_interval_minutes,
+            )
+        )
+        return 0
+    async with telegram_sending(bot, lang):
+        reports = await send_pending(
+            Post(bot.database, bot.senders), settings, bot.dispatcher.clock, only=number
+        )
+    if not reports:
+        print(tr(lang, "Outside the sending window: the running bot sends it from the morning."))
+        return 0
+    print(report_text(lang, reports[0]))
+    return 1 if reports[0].failed else 0
 
 
 # ---------------------------------------------------------------- backup and restore
@@ -306,6 +480,8 @@ COMMANDS: dict[str, Handler] = {
     "staff": _staff,
     "audit": _audit,
     "export": _export,
+    "stats": _stats,
+    "broadcast": _broadcast,
     "backup": _backup,
     "restore": _restore,
 }

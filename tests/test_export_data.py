@@ -141,7 +141,7 @@ async def test_hostile_answers_typed_into_a_form_never_become_formulas(
         assert (cell.value, cell.data_type, cell.quotePrefix) == (typed, "s", True)
     archive = tmp_path / "out.zip"
     export(bot, settings, archive, FacilityFilter(commune_code=TAM_THANH), fmt="csv")
-    raw = zipfile.ZipFile(archive).read("01_facilities.csv")
+    raw = zipfile.ZipFile(archive).read("07_facilities.csv")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     demo = next(row for row in rows if row["Mã cơ sở"] == "DEMO01")
     assert demo["Người phụ trách SXSH"] == "'" + HOSTILE_NAME
@@ -163,6 +163,12 @@ async def test_an_export_sees_one_snapshot_while_managers_keep_submitting(
                         "INSERT INTO drafts (facility_id, form_id, period, form_version, status,"
                         " created_at, updated_at) SELECT id, 'annual_report', '2026', 1,"
                         " 'submitted', 'x', '2026-12-01T02:00:00+00:00' FROM facilities"
+                    )
+                    writer.execute(
+                        "INSERT INTO report_revisions (facility_id, year, revision, receipt,"
+                        " form_id, form_version, submitted_at, late, answers, applied)"
+                        " SELECT id, 2026, 1, 'LS-2026-' || id, 'annual_report', 1,"
+                        " '2026-12-01T02:00:00.000000+00:00', 0, '{}', 0 FROM facilities"
                     )
                     writer.execute(
                         "INSERT INTO facilities (code, name, commune_code, sector_code,"
@@ -187,11 +193,11 @@ async def test_an_export_sees_one_snapshot_while_managers_keep_submitting(
         "t",
         WritesMidway(),
     )
-    assert counts == {"facilities": 40, "not_reported": 40}
+    assert (counts["reports"], counts["facilities"], counts["not_reported"]) == (0, 40, 40)
     assert len(sheet_rows(out, "Chưa báo cáo 2026")) == 40
     assert register_count(settings) == 41  # the write did happen, after the snapshot
-    later = tmp_path / "later.xlsx"
-    assert export(bot, settings, later) == {"facilities": 41, "not_reported": 1}
+    later = export(bot, settings, tmp_path / "later.xlsx")
+    assert (later["reports"], later["facilities"], later["not_reported"]) == (40, 41, 1)
 
 
 async def test_the_export_connection_cannot_write(settings: Settings, bot: Bot) -> None:

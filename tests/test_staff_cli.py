@@ -138,7 +138,16 @@ def test_export_xlsx_for_one_commune_with_progress_and_an_audit_entry(
     assert f"Đã ghi {out}" in printed.out
     assert "Cơ sở" in printed.err and "100%" in printed.err  # the progress bar
     workbook = openpyxl.load_workbook(out)
-    assert workbook.sheetnames == ["Thông tin", "Cơ sở", "Chưa báo cáo 2026"]
+    assert workbook.sheetnames == [
+        "Thông tin",
+        "Báo cáo 2026",
+        "Giải pháp 2026",
+        "Chỉ tiêu 2026",
+        "Chưa báo cáo 2026",
+        "Các phiên bản 2026",
+        "Tự đánh giá 2026",
+        "Cơ sở",
+    ]
     communes = {row[4] for row in workbook["Cơ sở"].iter_rows(min_row=2, values_only=True)}
     assert communes == {"phường Tam Thanh"}
     [(actor, _action, _target, filter_json)] = [r for r in audit_rows(db) if r[1] == "export"]
@@ -161,14 +170,19 @@ def test_export_csv_one_sheet_or_a_zip_of_all(
     assert main([*argv, "--out", str(archive)]) == 0
     assert sorted(zipfile.ZipFile(archive).namelist()) == [
         "00_thong_tin.csv",
-        "01_facilities.csv",
-        "02_not_reported.csv",
+        "01_reports.csv",
+        "02_measures.csv",
+        "03_indicators.csv",
+        "04_not_reported.csv",
+        "05_revisions.csv",
+        "06_self_assessments.csv",
+        "07_facilities.csv",
     ]
     capsys.readouterr()
     assert main([*argv, "--out", str(tmp_path / "all.csv")]) == 2
     assert ".zip" in capsys.readouterr().err
-    assert main([*argv, "--sheet", "measures"]) == 2
-    assert "facilities, not_reported" in capsys.readouterr().err
+    assert main([*argv, "--sheet", "summary"]) == 2
+    assert "reports, measures, indicators, not_reported" in capsys.readouterr().err
     assert main([*argv, "--commune", "Atlantis"]) == 2
     assert not (tmp_path / "all.csv").exists()
 

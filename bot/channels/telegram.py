@@ -18,12 +18,20 @@ from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.dispatcher import Dispatcher
@@ -144,6 +152,18 @@ class TelegramChannel:
             BotCommand(command.name, tr("vi", command.description)[:256]) for command in listed
         ]
         await self.application.bot.set_my_commands(default, scope=BotCommandScopeDefault())
+        for provider in self.dispatcher.menu_providers:
+            for chat_id, language, audience in await provider(TELEGRAM):
+                own = [
+                    BotCommand(command.name, tr(language, command.description)[:256])
+                    for command in self.dispatcher.listed_commands(audience)
+                ]
+                try:
+                    await self.application.bot.set_my_commands(
+                        own, scope=BotCommandScopeChat(int(chat_id))
+                    )
+                except TelegramError as error:
+                    log.warning("no command menu for chat %s: %s", chat_id, error)
 
     async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):

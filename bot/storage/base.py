@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import aiosqlite
+
+from bot.clock import to_db
 
 Params = Iterable[object]
 
@@ -34,3 +37,19 @@ class Repository:
         if row_id is None:
             raise RuntimeError("the insert returned no row id")
         return row_id
+
+    async def has_user_row(self, table: str, user_id: int) -> bool:
+        """Whether a per-user switch table (opt-outs) holds the user."""
+        row = await self.fetch_one(f"SELECT 1 FROM {table} WHERE user_id = ?", (user_id,))
+        return row is not None
+
+    async def set_user_row(self, table: str, user_id: int, present: bool, now: datetime) -> None:
+        """Put the user in a per-user switch table (with the time) or take them out."""
+        if present:
+            await self.execute(
+                f"INSERT INTO {table} (user_id, since) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO NOTHING",
+                (user_id, to_db(now)),
+            )
+        else:
+            await self.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))

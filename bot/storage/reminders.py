@@ -88,18 +88,10 @@ class ReminderRepository(Repository):
         )
 
     async def is_opted_out(self, user_id: int) -> bool:
-        row = await self.fetch_one("SELECT 1 FROM reminder_optouts WHERE user_id = ?", (user_id,))
-        return row is not None
+        return await self.has_user_row("reminder_optouts", user_id)
 
     async def set_opted_out(self, user_id: int, opted_out: bool, now: datetime) -> None:
-        if opted_out:
-            await self.execute(
-                "INSERT INTO reminder_optouts (user_id, since) VALUES (?, ?)"
-                " ON CONFLICT (user_id) DO NOTHING",
-                (user_id, to_db(now)),
-            )
-        else:
-            await self.execute("DELETE FROM reminder_optouts WHERE user_id = ?", (user_id,))
+        await self.set_user_row("reminder_optouts", user_id, opted_out, now)
 
     async def users_by_external_ids(
         self, channel: str, external_ids: Collection[str]

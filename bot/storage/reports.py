@@ -38,7 +38,7 @@ class NewRevision:
     form_version: int
     draft_id: int
     submitted_at: datetime
-    submitted_by: int
+    submitted_by: int | None  # None: not through a chat (imports, tests)
     late: bool
     answers: dict[str, object]
     record: ReportRecord

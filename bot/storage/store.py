@@ -6,6 +6,7 @@ import aiosqlite
 
 from bot.storage.assessments import AssessmentRepository
 from bot.storage.audit import AuditRepository
+from bot.storage.broadcasts import BroadcastRepository
 from bot.storage.drafts import DraftRepository
 from bot.storage.facilities import FacilityRepository
 from bot.storage.guidance import GuidanceRepository
@@ -33,3 +34,4 @@ class Store:
         self.reports = ReportRepository(connection)
         self.assessments = AssessmentRepository(connection)
         self.guidance = GuidanceRepository(connection)
+        self.broadcasts = BroadcastRepository(connection)

@@ -9,6 +9,9 @@ from pathlib import Path
 from bot.access import Person, Role, grant_role
 from bot.app import Bot
 from bot.messages import Inbound, Outbound
+from bot.report_record import ReportRecord
+from bot.report_rules import is_late
+from bot.storage.reports import NewRevision
 from tests.conftest import invitation_for
 from tests.test_onboarding import Chat
 
@@ -46,13 +49,53 @@ async def fill_profile(chat: Chat, answers: list[str]) -> str:
 
 
 async def set_report(bot: Bot, facility_code: str, year: int, status: str) -> None:
-    """A yearly report draft in a given state (the report form is another module's)."""
+    """A yearly report draft in a given state; "submitted" stores a revision too (a
+    facility that did not apply SXSH), as the report form does on Submit."""
     now = bot.dispatcher.clock()
     async with bot.database.transaction() as store:
         facility = await store.facilities.by_code(facility_code)
         assert facility is not None
         draft = await store.drafts.open(facility.id, "annual_report", str(year), 1, now)
         await store.drafts.set_status(draft.id, status, now)
+        if status == "submitted":
+            await store.reports.add(
+                NewRevision(
+                    facility_id=facility.id,
+                    year=year,
+                    form_version=1,
+                    draft_id=draft.id,
+                    submitted_at=now,
+                    submitted_by=None,
+                    late=is_late(now, year),
+                    answers={"applied": False},
+                    record=NOT_APPLIED_RECORD,
+                )
+            )
+
+
+NOT_APPLIED_RECORD = ReportRecord(
+    aware=None,
+    aware_how=(),
+    staff_trained=None,
+    applied=False,
+    not_applied_reason=None,
+    not_applied_detail=None,
+    wants_adviser=None,
+    techniques=(),
+    measures=(),
+    product=None,
+    product_unit=None,
+    output=None,
+    resources=(),
+    investment_vnd=None,
+    yearly_savings_vnd=None,
+    payback_years=None,
+    sxsh_unit=None,
+    sxsh_unit_people=None,
+    remarks=None,
+    reporter_name=None,
+    reporter_phone=None,
+)
 
 
 async def press(bot: Bot, user: str, data: str) -> list[Outbound]:
