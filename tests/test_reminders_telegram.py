@@ -9,17 +9,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 
-from bot.app import build
 from bot.clock import VIETNAM
 from bot.reminder_service import JOB_NAME, run_reminders, schedule_reminders
 from bot.reminders import CLAIM_LEASE
 from bot.settings import Settings
 from tests.conftest import FakeClock
-from tests.support import telegram_harness
 from tests.support.reminder_world import (
     REPORT_BUTTON,
     link_user,
@@ -36,12 +33,9 @@ FACILITIES = [f"DEMO{n:02d}" for n in range(1, 9)]
 
 
 @pytest.fixture
-async def telegram(
-    settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[TelegramHarness]:
-    monkeypatch.setattr(telegram_harness, "build", partial(build, forms=stand_in_forms()))
+async def telegram(settings: Settings, clock: FakeClock) -> AsyncIterator[TelegramHarness]:
     clock.now = MORNING
-    async with TelegramHarness.started(settings, clock) as harness:
+    async with TelegramHarness.started(settings, clock, forms=stand_in_forms()) as harness:
         yield harness
 
 
