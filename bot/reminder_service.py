@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.dispatcher import Dispatcher, Turn
+from bot.dispatcher import Dispatcher, Turn, latest_menu
 from bot.formrun import FormRunner
 from bot.i18n import N_
 from bot.messages import Button, Outbound
@@ -223,8 +223,9 @@ async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None
             return
         reminder = fresh[0]
         await store.reminders.claim(reminder.key, now)
-    status = await _deliver(bot, reminder.recipient.user, reminder_message(reminder))
-    await _finish(bot, reminder.key, status)
+    message = reminder_message(reminder)
+    status = await _deliver(bot, reminder.recipient.user, message)
+    await _finish(bot, reminder.key, status, shown=message)
     report.count(status)
 
 
@@ -270,9 +271,18 @@ async def _deliver(bot: Bot, user: ChatUser, outbound: Outbound) -> DeliveryStat
     return DeliveryStatus.FAILED
 
 
-async def _finish(bot: Bot, key: DeliveryKey, status: DeliveryStatus) -> None:
+async def _finish(
+    bot: Bot, key: DeliveryKey, status: DeliveryStatus, shown: Outbound | None = None
+) -> None:
+    now = bot.dispatcher.clock()
     async with bot.database.transaction() as store:
-        await store.reminders.finish(key, status, bot.dispatcher.clock())
+        await store.reminders.finish(key, status, now)
+        if shown is not None and status is DeliveryStatus.SENT:
+            # The reminder is now the chat's latest message: a typed "1" (or its words)
+            # stands for its button, as after any menu.
+            session = await store.sessions.get(key[0])
+            session.menu = latest_menu([shown])
+            await store.sessions.save(session, now)
 
 
 def _reminder_job(bot: Bot) -> Callable[[object], Coroutine[Any, Any, None]]:

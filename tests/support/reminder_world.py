@@ -1,20 +1,29 @@
-"""Setting up the world reminder tests need: linked chat users, report drafts in each
-state, and a stand-in for the yearly report form (the real one comes with issue #3)."""
+"""Setting up the world reminder tests need: linked chat users on Telegram or Zalo, report
+drafts in each state, a small stand-in for the yearly report form (4 questions, so counts
+stay readable), and finding the reminders among what a platform carried."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.app import Bot
 from bot.storage.users import ChatUser
 from flows.model import FormRegistry, load_form
 from tests.support.botapi_server import BotApiServer, SentMessage
+from tests.support.zalo_server import ZaloApiServer, ZaloSent
 
 STAND_IN_REPORT = (
     Path(__file__).parent.parent / "fixtures" / "reminder_forms" / "annual_report.yaml"
 )
 REPORT_BUTTON = "cmd:report"
+# The report button as a line to type on Zalo, in either language.
+REPORT_LINE = re.compile(
+    r"^  1\. (Bắt đầu làm báo cáo|Tiếp tục làm báo cáo|Start the report|Continue the report)$",
+    re.MULTILINE,
+)
 
 
 def stand_in_forms() -> FormRegistry:
@@ -28,7 +37,7 @@ def stand_in_forms() -> FormRegistry:
 
 async def link_user(
     bot: Bot,
-    external_id: int,
+    external_id: int | str,
     facility_code: str,
     now: datetime,
     *,
@@ -69,8 +78,8 @@ async def save_report(
             await store.drafts.set_status(draft.id, "submitted", now)
 
 
-def register_chats(server: BotApiServer, *chat_ids: int) -> None:
-    """Telegram knows a private chat once its user has started the bot."""
+def register_chats(server: BotApiServer | ZaloApiServer, *chat_ids: Any) -> None:
+    """Telegram and Zalo know a private chat once its user has written to the bot."""
     for chat_id in chat_ids:
         server.register_chat(chat_id)
 
@@ -86,3 +95,13 @@ def reminders_in(messages: list[SentMessage]) -> list[SentMessage]:
 
 def reminders_to(server: BotApiServer, chat_id: int) -> list[SentMessage]:
     return reminders_in(server.messages_to(chat_id))
+
+
+def zalo_reminders_to(server: ZaloApiServer, chat_id: str) -> list[ZaloSent]:
+    """The reminders Zalo carried to a chat (Zalo has no buttons: they end with the line
+    to type instead, "1. Start the report")."""
+    return [
+        message
+        for message in server.messages_to(chat_id)
+        if REPORT_LINE.search(message.text or "") and "/reminders off" in (message.text or "")
+    ]

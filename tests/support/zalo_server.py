@@ -131,6 +131,10 @@ class ZaloApiServer(LoopbackPlatform):
 
     # -- the world
 
+    def register_chat(self, user_id: str, display_name: str | None = None) -> None:
+        """The user wrote to the bot before: Zalo can deliver to their chat."""
+        self.users.setdefault(user_id, display_name or f"Người dùng {user_id}")
+
     def make_update(
         self,
         user_id: str,

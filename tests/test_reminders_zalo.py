@@ -1,0 +1,162 @@
+"""Deadline reminders on Zalo: the real Zalo channel (`bot.senders["zalo"]`) against the
+loopback Zalo server, the real yearly report form, a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import VIETNAM
+from bot.reminder_service import JOB_NAME, run_reminders, schedule_reminders_without_telegram
+from bot.settings import Settings
+from tests.conftest import FakeClock
+from tests.support.reminder_world import link_user, register_chats, zalo_reminders_to
+from tests.support.zalo_harness import QUICK, ZaloHarness, texts
+
+# 8 December 2026, 09:00 in Vietnam: the 7-day reminder is due.
+MORNING = datetime(2026, 12, 8, 9, 0, tzinfo=VIETNAM).astimezone(UTC)
+FACILITIES = [f"DEMO{n:02d}" for n in range(1, 9)]
+
+
+@pytest.fixture
+async def zalo(settings: Settings, clock: FakeClock) -> AsyncIterator[ZaloHarness]:
+    clock.now = MORNING
+    async with ZaloHarness.started(settings, clock) as harness:
+        yield harness
+
+
+async def managers(zalo: ZaloHarness, count: int, *, language: str = "vi") -> list[str]:
+    """`count` Zalo managers of different facilities, linked, none with a report."""
+    chats = [f"5a1c{n:016x}" for n in range(count)]
+    for chat, code in zip(chats, FACILITIES, strict=False):
+        await link_user(zalo.bot, chat, code, zalo.clock(), channel="zalo", language=language)
+    register_chats(zalo.server, *chats)
+    return chats
+
+
+def reminder_counts(zalo: ZaloHarness, chats: list[str]) -> dict[str, int]:
+    return {chat: len(zalo_reminders_to(zalo.server, chat)) for chat in chats}
+
+
+def stored_statuses(settings: Settings) -> Counter[str]:
+    with sqlite3.connect(settings.db_path) as connection:
+        rows = connection.execute("SELECT status FROM reminder_deliveries").fetchall()
+    return Counter(status for (status,) in rows)
+
+
+async def test_zalo_managers_are_reminded_once_in_their_language_and_type_1_to_open_the_report(
+    zalo: ZaloHarness, clock: FakeClock
+) -> None:
+    [started] = await managers(zalo, 1)
+    await link_user(zalo.bot, "9e0d" * 5, "DEMO02", clock(), channel="zalo", language="en")
+    english = "9e0d" * 5
+    register_chats(zalo.server, english)
+    await zalo.say(started, "/report")
+    await zalo.say(started, "có")  # the first answer: the report is a draft now
+
+    assert (await run_reminders(zalo.bot)).sent == 2
+    clock.advance(minutes=10)
+    assert (await run_reminders(zalo.bot)).sent == 0
+
+    [vietnamese] = zalo_reminders_to(zalo.server, started)
+    shown = vietnamese.text or ""
+    assert "còn 7 ngày để gửi báo cáo kết quả áp dụng SXSH năm 2026" in shown
+    assert "Tình trạng báo cáo: bản nháp, đã trả lời 1/" in shown
+    assert "Gõ 1 để làm tiếp từ chỗ đã dừng." in shown
+    assert shown.endswith("\n  1. Tiếp tục làm báo cáo")
+    assert "Bấm nút" not in shown
+    [in_english] = zalo_reminders_to(zalo.server, english)
+    assert "7 days left to send the yearly SXSH results report" in (in_english.text or "")
+    assert "Your report: not started. Type 1 to start." in (in_english.text or "")
+    assert (in_english.text or "").endswith("\n  1. Start the report")
+
+    resumed = texts(await zalo.say(started, "1"))
+    assert "Lãnh đạo cơ sở được phổ biến về SXSH qua những hình thức nào?" in resumed
+    opened = texts(await zalo.say(english, "start the report"))
+    assert "Has the facility's management learned" in opened
+
+
+async def test_a_number_typed_after_the_reminder_answers_the_question_shown_after_it(
+    zalo: ZaloHarness,
+) -> None:
+    [chat] = await managers(zalo, 1)
+    await run_reminders(zalo.bot)
+    await zalo.say(chat, "1")  # the reminder's line: the report's first question
+    asked = texts(await zalo.say(chat, "có"))
+    assert "qua những hình thức nào?" in asked
+    # "1" now picks the first way of learning, not the reminder's line any more.
+    assert "bao nhiêu cán bộ, công nhân" in texts(await zalo.say(chat, "1"))
+
+
+async def test_a_zalo_user_who_blocked_the_bot_is_marked_unreachable_and_reminded_once_back(
+    zalo: ZaloHarness, clock: FakeClock, settings: Settings
+) -> None:
+    [chat] = await managers(zalo, 1)
+    zalo.server.block_user(chat)
+
+    report = await run_reminders(zalo.bot)
+
+    assert report.unreachable == 1
+    with sqlite3.connect(settings.db_path) as connection:
+        reachable = connection.execute(
+            "SELECT reachable FROM users WHERE channel = 'zalo' AND external_id = ?", (chat,)
+        ).fetchone()[0]
+    assert reachable == 0
+    clock.advance(minutes=30)
+    await run_reminders(zalo.bot)
+    assert len(zalo.server.calls_to("sendMessage")) == 1  # not tried again
+
+    zalo.server.unblock_user(chat)
+    clock.advance(hours=2)
+    await zalo.say(chat, "/help")
+    await run_reminders(zalo.bot)
+    [reminder] = zalo_reminders_to(zalo.server, chat)
+    assert "còn 7 ngày" in (reminder.text or "")
+
+
+async def test_zalo_errors_during_a_fan_out_are_retried_and_each_reminder_arrives_once(
+    zalo: ZaloHarness, clock: FakeClock, settings: Settings
+) -> None:
+    chats = await managers(zalo, 5)
+    server = zalo.server
+    server.fail_next("sendMessage", 429, retry_after=1, chat_id=chats[0])
+    server.fail_next("sendMessage", 502, chat_id=chats[1])
+    server.fail_next("sendMessage", 200, error_code=500, chat_id=chats[2])  # ok:false
+    server.stall_next("sendMessage", seconds=3, chat_id=chats[3])  # longer than the bot waits
+    # More failures in a row than the channel tries: this one waits for the next run.
+    server.fail_next("sendMessage", 503, times=QUICK.attempts, chat_id=chats[4])
+
+    report = await run_reminders(zalo.bot)
+
+    assert (report.sent, report.failed, report.unreachable) == (4, 1, 0)
+    assert reminder_counts(zalo, chats) == {**dict.fromkeys(chats[:4], 1), chats[4]: 0}
+    assert stored_statuses(settings) == {"sent": 4, "failed": 1}
+    clock.advance(minutes=10)
+    report = await run_reminders(zalo.bot)
+    assert (report.sent, report.failed) == (1, 0)
+    assert reminder_counts(zalo, chats) == dict.fromkeys(chats, 1)
+    assert len(server.injected_failures) == 4 + QUICK.attempts
+    # The channel still answers its users.
+    assert "/reminders" in texts(await zalo.say(chats[0], "/help"))
+
+
+async def test_without_telegram_apscheduler_runs_the_reminders_at_start_up_and_at_the_interval(
+    zalo: ZaloHarness, settings: Settings
+) -> None:
+    [chat] = await managers(zalo, 1)
+    scheduler = schedule_reminders_without_telegram(zalo.bot)
+    try:
+        await zalo.server.wait_until(
+            lambda: zalo_reminders_to(zalo.server, chat), what="the start-up run's reminder"
+        )
+        job = scheduler.get_job(JOB_NAME)
+        assert job is not None
+        assert job.trigger.interval == timedelta(minutes=settings.reminder_interval_minutes)
+        assert job.max_instances == 1
+    finally:
+        scheduler.shutdown(wait=False)
+    assert reminder_counts(zalo, [chat]) == {chat: 1}
