@@ -312,20 +312,47 @@ def schedule_reminders(
     )
 
 
-def schedule_reminders_without_telegram(bot: Bot) -> AsyncIOScheduler:
-    """The same schedule on APScheduler itself, for a bot running on Zalo alone (no JobQueue)."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        _reminder_job(bot),
-        "interval",
-        minutes=bot.settings.reminder_interval_minutes,
-        next_run_time=datetime.now(UTC) + timedelta(seconds=1),
-        id=JOB_NAME,
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.start()
-    return scheduler
+class RemindersWithoutTelegram:
+    """The same schedule on APScheduler itself, for a bot running on Zalo alone (no
+    JobQueue). Stopping lets a run in progress finish first, as the JobQueue does: a
+    reminder that went out is then also marked sent, never sent again after a restart."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._reminders = _reminder_job(bot)
+        self._runs: set[asyncio.Task[Any]] = set()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self._run,
+            "interval",
+            minutes=bot.settings.reminder_interval_minutes,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+            id=JOB_NAME,
+            max_instances=1,
+            coalesce=True,
+        )
+
+    async def _run(self) -> None:
+        run = asyncio.current_task()
+        assert run is not None
+        self._runs.add(run)
+        try:
+            await self._reminders(None)
+        finally:
+            self._runs.discard(run)
+
+    async def stop(self) -> None:
+        # APScheduler would cancel a running job on shutdown: no new run, then wait.
+        self.scheduler.pause()
+        if self._runs:
+            await asyncio.wait(set(self._runs))
+        self.scheduler.shutdown(wait=False)
+
+
+def schedule_reminders_without_telegram(bot: Bot) -> RemindersWithoutTelegram:
+    """A run now (start-up) and then every SXSH_REMINDER_INTERVAL_MINUTES, one at a time."""
+    reminders = RemindersWithoutTelegram(bot)
+    reminders.scheduler.start()
+    return reminders
 
 
 # ----------------------------------------------------------------- /reminders

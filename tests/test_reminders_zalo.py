@@ -148,15 +148,29 @@ async def test_without_telegram_apscheduler_runs_the_reminders_at_start_up_and_a
     zalo: ZaloHarness, settings: Settings
 ) -> None:
     [chat] = await managers(zalo, 1)
-    scheduler = schedule_reminders_without_telegram(zalo.bot)
+    reminders = schedule_reminders_without_telegram(zalo.bot)
     try:
         await zalo.server.wait_until(
             lambda: zalo_reminders_to(zalo.server, chat), what="the start-up run's reminder"
         )
-        job = scheduler.get_job(JOB_NAME)
+        job = reminders.scheduler.get_job(JOB_NAME)
         assert job is not None
         assert job.trigger.interval == timedelta(minutes=settings.reminder_interval_minutes)
         assert job.max_instances == 1
     finally:
-        scheduler.shutdown(wait=False)
+        await reminders.stop()
     assert reminder_counts(zalo, [chat]) == {chat: 1}
+
+
+async def test_stopping_the_schedule_lets_the_run_in_progress_mark_what_it_sent(
+    zalo: ZaloHarness, clock: FakeClock, settings: Settings
+) -> None:
+    chats = await managers(zalo, 2)
+    zalo.server.fail_next("sendMessage", 502, chat_id=chats[1])  # that one takes a retry
+    reminders = schedule_reminders_without_telegram(zalo.bot)
+    await zalo.server.wait_until(lambda: zalo.server.injected_failures, what="the 502")
+    await reminders.stop()  # as `sxsh-bot run` does on SIGTERM
+    assert reminder_counts(zalo, chats) == dict.fromkeys(chats, 1)
+    assert stored_statuses(settings) == {"sent": 2}
+    clock.advance(minutes=20)  # after a restart, the next run has nothing left to send
+    assert (await run_reminders(zalo.bot)).sent == 0
