@@ -1,51 +1,46 @@
 """Deadline reminders on Zalo: the real Zalo channel (`bot.senders["zalo"]`) against the
-loopback Zalo server, the real yearly report form, a real SQLite file."""
+loopback Zalo server, the real yearly report form, a real SQLite file; and what must hold
+alike on Telegram and on Zalo."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from bot.clock import VIETNAM
 from bot.reminder_service import JOB_NAME, run_reminders, schedule_reminders_without_telegram
 from bot.settings import Settings
 from tests.conftest import FakeClock
-from tests.support.reminder_world import link_user, register_chats, zalo_reminders_to
+from tests.support.reminder_world import (
+    SEVEN_DAYS_LEFT,
+    delivery_statuses,
+    link_user,
+    managers_of_facilities,
+    register_chats,
+    reminders_sent,
+    zalo_reminders_to,
+)
+from tests.support.telegram_harness import TelegramHarness
 from tests.support.zalo_harness import QUICK, ZaloHarness, texts
-
-# 8 December 2026, 09:00 in Vietnam: the 7-day reminder is due.
-MORNING = datetime(2026, 12, 8, 9, 0, tzinfo=VIETNAM).astimezone(UTC)
-FACILITIES = [f"DEMO{n:02d}" for n in range(1, 9)]
 
 
 @pytest.fixture
 async def zalo(settings: Settings, clock: FakeClock) -> AsyncIterator[ZaloHarness]:
-    clock.now = MORNING
+    clock.now = SEVEN_DAYS_LEFT
     async with ZaloHarness.started(settings, clock) as harness:
         yield harness
 
 
-async def managers(zalo: ZaloHarness, count: int, *, language: str = "vi") -> list[str]:
+async def managers(zalo: ZaloHarness, count: int) -> list[str]:
     """`count` Zalo managers of different facilities, linked, none with a report."""
     chats = [f"5a1c{n:016x}" for n in range(count)]
-    for chat, code in zip(chats, FACILITIES, strict=False):
-        await link_user(zalo.bot, chat, code, zalo.clock(), channel="zalo", language=language)
-    register_chats(zalo.server, *chats)
-    return chats
+    return await managers_of_facilities(zalo.bot, zalo.server, chats, channel="zalo")
 
 
 def reminder_counts(zalo: ZaloHarness, chats: list[str]) -> dict[str, int]:
     return {chat: len(zalo_reminders_to(zalo.server, chat)) for chat in chats}
-
-
-def stored_statuses(settings: Settings) -> Counter[str]:
-    with sqlite3.connect(settings.db_path) as connection:
-        rows = connection.execute("SELECT status FROM reminder_deliveries").fetchall()
-    return Counter(status for (status,) in rows)
 
 
 async def test_zalo_managers_are_reminded_once_in_their_language_and_type_1_to_open_the_report(
@@ -92,30 +87,42 @@ async def test_a_number_typed_after_the_reminder_answers_the_question_shown_afte
     assert "bao nhiêu cán bộ, công nhân" in texts(await zalo.say(chat, "1"))
 
 
-async def test_a_zalo_user_who_blocked_the_bot_is_marked_unreachable_and_reminded_once_back(
-    zalo: ZaloHarness, clock: FakeClock, settings: Settings
-) -> None:
-    [chat] = await managers(zalo, 1)
-    zalo.server.block_user(chat)
+@pytest.fixture(params=["telegram", "zalo"])
+async def chat_app(
+    request: pytest.FixtureRequest, settings: Settings, clock: FakeClock
+) -> AsyncIterator[TelegramHarness | ZaloHarness]:
+    clock.now = SEVEN_DAYS_LEFT
+    harness = TelegramHarness if request.param == "telegram" else ZaloHarness
+    async with harness.started(settings, clock) as started:
+        yield started
 
-    report = await run_reminders(zalo.bot)
+
+async def test_a_user_who_blocked_the_bot_is_marked_unreachable_and_reminded_once_back(
+    chat_app: TelegramHarness | ZaloHarness, clock: FakeClock, settings: Settings
+) -> None:
+    channel = chat_app.channel.name
+    chat = 2001 if channel == "telegram" else "5a1c" * 5
+    await managers_of_facilities(chat_app.bot, chat_app.server, [chat], channel=channel)
+    chat_app.server.block_user(chat)
+
+    report = await run_reminders(chat_app.bot)
 
     assert report.unreachable == 1
     with sqlite3.connect(settings.db_path) as connection:
         reachable = connection.execute(
-            "SELECT reachable FROM users WHERE channel = 'zalo' AND external_id = ?", (chat,)
+            "SELECT reachable FROM users WHERE channel = ? AND external_id = ?", (channel, chat)
         ).fetchone()[0]
     assert reachable == 0
     clock.advance(minutes=30)
-    await run_reminders(zalo.bot)
-    assert len(zalo.server.calls_to("sendMessage")) == 1  # not tried again
+    await run_reminders(chat_app.bot)
+    assert len(chat_app.server.calls_to("sendMessage")) == 1  # not tried again
 
-    zalo.server.unblock_user(chat)
+    chat_app.server.unblock_user(chat)
     clock.advance(hours=2)
-    await zalo.say(chat, "/help")
-    await run_reminders(zalo.bot)
-    [reminder] = zalo_reminders_to(zalo.server, chat)
-    assert "còn 7 ngày" in (reminder.text or "")
+    await chat_app.say(chat, "/help")  # type: ignore[arg-type]
+    await run_reminders(chat_app.bot)
+    [reminder] = reminders_sent(chat_app.server, chat)
+    assert "còn 7 ngày" in (reminder.plain_text or "")
 
 
 async def test_zalo_errors_during_a_fan_out_are_retried_and_each_reminder_arrives_once(
@@ -134,7 +141,7 @@ async def test_zalo_errors_during_a_fan_out_are_retried_and_each_reminder_arrive
 
     assert (report.sent, report.failed, report.unreachable) == (4, 1, 0)
     assert reminder_counts(zalo, chats) == {**dict.fromkeys(chats[:4], 1), chats[4]: 0}
-    assert stored_statuses(settings) == {"sent": 4, "failed": 1}
+    assert delivery_statuses(settings.db_path) == {"sent": 4, "failed": 1}
     clock.advance(minutes=10)
     report = await run_reminders(zalo.bot)
     assert (report.sent, report.failed) == (1, 0)
@@ -171,6 +178,6 @@ async def test_stopping_the_schedule_lets_the_run_in_progress_mark_what_it_sent(
     await zalo.server.wait_until(lambda: zalo.server.injected_failures, what="the 502")
     await reminders.stop()  # as `sxsh-bot run` does on SIGTERM
     assert reminder_counts(zalo, chats) == dict.fromkeys(chats, 1)
-    assert stored_statuses(settings) == {"sent": 2}
+    assert delivery_statuses(settings.db_path) == {"sent": 2}
     clock.advance(minutes=20)  # after a restart, the next run has nothing left to send
     assert (await run_reminders(zalo.bot)).sent == 0

@@ -20,6 +20,7 @@ from tests.conftest import FakeClock, invitation_for
 from tests.support.botapi_server import BotApiServer
 from tests.support.form_scripts import FORMS, FormScript, stored_answers
 from tests.support.reminder_world import (
+    FACILITIES,
     link_user,
     register_chats,
     reminders_to,
@@ -34,7 +35,6 @@ from tests.support.zalo_server import ZaloApiServer
 
 ON_TELEGRAM = 1001
 ON_ZALO = "9a3f0c7e5d1b2a4c6e80"
-FACILITIES = [f"DEMO{n:02d}" for n in range(1, 9)]
 
 
 @dataclass

@@ -25,6 +25,13 @@ WAIT = 10.0
 SETTLE_POLL = 0.002
 
 
+class Shown(Protocol):
+    chat_id: Any
+
+    @property
+    def plain_text(self) -> str | None: ...
+
+
 class Platform(Protocol):
     sent: Any
 
@@ -111,3 +118,8 @@ class ChannelHarness(Generic[PlatformT, ChannelT, MessageT]):
         inject()
         await self.settle(handled)
         return self.replies_since(chat_id, index)
+
+
+def texts(messages: list[Any]) -> str:
+    """Everything the user would read, joined, for simple assertions."""
+    return "\n".join(message.plain_text or "" for message in messages)

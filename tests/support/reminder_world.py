@@ -5,11 +5,14 @@ stay readable), and finding the reminders among what a platform carried."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.app import Bot
+from bot.clock import VIETNAM
 from bot.storage.users import ChatUser
 from flows.model import FormRegistry, load_form
 from tests.support.botapi_server import BotApiServer, SentMessage
@@ -18,7 +21,10 @@ from tests.support.zalo_server import ZaloApiServer, ZaloSent
 STAND_IN_REPORT = (
     Path(__file__).parent.parent / "fixtures" / "reminder_forms" / "annual_report.yaml"
 )
+# 8 December 2026, 09:00 in Vietnam: the 7-day reminder is due.
+SEVEN_DAYS_LEFT = datetime(2026, 12, 8, 9, 0, tzinfo=VIETNAM).astimezone(UTC)
 REPORT_BUTTON = "cmd:report"
+FACILITIES = [f"DEMO{n:02d}" for n in range(1, 9)]
 # The report button as a line to type on Zalo, in either language.
 REPORT_LINE = re.compile(
     r"^  1\. (Bắt đầu làm báo cáo|Tiếp tục làm báo cáo|Start the report|Continue the report)$",
@@ -57,6 +63,30 @@ async def link_user(
         linked = await store.users.by_id(user.id)
     assert linked is not None
     return linked
+
+
+async def managers_of_facilities(
+    bot: Bot,
+    server: BotApiServer | ZaloApiServer,
+    chats: list[Any],
+    *,
+    channel: str = "telegram",
+    language: str = "vi",
+) -> list[Any]:
+    """A manager in each chat, linked to DEMO01, DEMO02, … in turn, none with a report,
+    each known to the platform as someone who wrote to the bot."""
+    for chat, code in zip(chats, FACILITIES, strict=False):
+        now = bot.dispatcher.clock()
+        await link_user(bot, chat, code, now, channel=channel, language=language)
+    register_chats(server, *chats)
+    return chats
+
+
+def delivery_statuses(db_path: Path) -> Counter[str]:
+    """How many stored reminder deliveries are in each state ("sent", "failed", …)."""
+    with sqlite3.connect(db_path) as connection:
+        rows = connection.execute("SELECT status FROM reminder_deliveries").fetchall()
+    return Counter(status for (status,) in rows)
 
 
 async def save_report(
@@ -105,3 +135,10 @@ def zalo_reminders_to(server: ZaloApiServer, chat_id: str) -> list[ZaloSent]:
         for message in server.messages_to(chat_id)
         if REPORT_LINE.search(message.text or "") and "/reminders off" in (message.text or "")
     ]
+
+
+def reminders_sent(server: BotApiServer | ZaloApiServer, chat_id: Any) -> list[Any]:
+    """The reminders a chat received, on either platform."""
+    if isinstance(server, ZaloApiServer):
+        return zalo_reminders_to(server, chat_id)
+    return reminders_to(server, chat_id)

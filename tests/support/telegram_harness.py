@@ -21,7 +21,9 @@ from bot.clock import Clock
 from bot.settings import Settings
 from flows.model import FormRegistry
 from tests.support.botapi_server import BotApiServer, SentMessage
-from tests.support.harness import ChannelHarness
+from tests.support.harness import ChannelHarness, texts
+
+__all__ = ["TelegramHarness", "texts"]
 
 
 class TelegramHarness(ChannelHarness[BotApiServer, TelegramChannel, SentMessage]):
@@ -65,8 +67,3 @@ class TelegramHarness(ChannelHarness[BotApiServer, TelegramChannel, SentMessage]
     async def deliver_again(self, user_id: int, update_id: int) -> list[SentMessage]:
         """Telegram delivers an update a second time (same update_id)."""
         return await self.deliver(user_id, lambda: self.server.repeat_update(update_id))
-
-
-def texts(messages: list[SentMessage]) -> str:
-    """Everything the user would read, joined, for simple assertions."""
-    return "\n".join(m.plain_text or "" for m in messages)

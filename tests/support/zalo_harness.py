@@ -21,8 +21,10 @@ from bot.channels.zalo_api import ZaloBotApi
 from bot.clock import Clock
 from bot.settings import Settings
 from flows.model import FormRegistry
-from tests.support.harness import ChannelHarness
+from tests.support.harness import ChannelHarness, texts
 from tests.support.zalo_server import ZaloApiServer, ZaloSent
+
+__all__ = ["QUICK", "SECRET", "ZaloHarness", "texts"]
 
 # Retries in tests: the same shape as in production, in tenths of a second.
 QUICK = Backoff(first=0.05, most=0.2, attempts=4)
@@ -82,8 +84,3 @@ class ZaloHarness(ChannelHarness[ZaloApiServer, ZaloChannel, ZaloSent]):
     async def deliver_again(self, user_id: str, message_id: str) -> list[ZaloSent]:
         """Zalo delivers a message a second time (same message_id)."""
         return await self.deliver(user_id, lambda: self.server.repeat(message_id))
-
-
-def texts(messages: list[ZaloSent]) -> str:
-    """Everything the user would read, joined, for simple assertions."""
-    return "\n".join(message.text or "" for message in messages)

@@ -72,6 +72,11 @@ class ZaloSent:
     text: str | None = None
     photo: str | None = None
 
+    @property
+    def plain_text(self) -> str | None:
+        """What the user reads, as `SentMessage.plain_text` (Zalo texts carry no markup)."""
+        return self.text
+
 
 @dataclass
 class _Fault:
