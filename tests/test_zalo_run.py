@@ -230,6 +230,7 @@ async def test_a_zalo_only_process_sends_the_deadline_reminders_that_are_due(
             [reminder] = await zalo.wait_for_messages(manager, 1, timeout=30)
             await stop_cleanly(process)
         zalo.assert_no_violations()
+    assert zalo.messages_to(manager) == [reminder]
     assert "Nhắc hạn: còn" in (reminder.text or "")
     assert (reminder.text or "").endswith("\n  1. Bắt đầu làm báo cáo")
     assert len(zalo.injected_failures) == 1

@@ -196,7 +196,7 @@ class _Fault:
     chat_id: int | None
 
 
-class BotApiServer(LoopbackPlatform):
+class BotApiServer(LoopbackPlatform[SentMessage]):
     """Fake Bot API: validates like Telegram, records what the bot does, injects users.
 
     Refusals (also appended to :attr:`violations`):
@@ -250,8 +250,7 @@ class BotApiServer(LoopbackPlatform):
         }
         self.long_poll_cap = long_poll_cap
 
-        # observations
-        self.sent: list[SentMessage] = []
+        # observations (and `sent`, `calls`, `violations`, `injected_failures`)
         self.my_commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
@@ -279,7 +278,6 @@ class BotApiServer(LoopbackPlatform):
 
         # waiting
         self._last_activity = 0.0
-        self._message_cursors: dict[int, int] = {}
         self._call_cursors: dict[str, int] = {}
         self._stopping = False
 
@@ -611,9 +609,6 @@ class BotApiServer(LoopbackPlatform):
 
     # -- observing --------------------------------------------------------------------------
 
-    def messages_to(self, chat_id: int, *, include_edits: bool = True) -> list[SentMessage]:
-        return [m for m in self.sent if m.chat_id == chat_id and (include_edits or not m.is_edit)]
-
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """The current state of a message (as Telegram would return it)."""
         stored = self._messages.get((chat_id, message_id))
@@ -626,40 +621,6 @@ class BotApiServer(LoopbackPlatform):
         if update_id not in self._history:
             raise KeyError(f"no update {update_id} was ever injected")
         return copy.deepcopy(self._history[update_id])
-
-    async def wait_for_messages(
-        self,
-        chat_id: int,
-        count: int = 1,
-        timeout: float = 5.0,
-        *,
-        since: int | None = None,
-        include_edits: bool = True,
-    ) -> list[SentMessage]:
-        """Wait for ``count`` new entries of :attr:`sent` to ``chat_id`` and return exactly
-        those (the first ``count`` after the cursor).
-
-        The cursor is per chat and moves past what each call returns, so consecutive calls
-        walk through the conversation; ``since`` (an index into :attr:`sent`, e.g.
-        ``len(server.sent)`` taken earlier) overrides it.  Edits are entries too unless
-        ``include_edits=False`` (skipped edits are consumed).
-        """
-        start = self._message_cursors.get(chat_id, 0) if since is None else since
-
-        def pick() -> list[SentMessage] | None:
-            found = [
-                m
-                for m in self.sent[start:]
-                if m.chat_id == chat_id and (include_edits or not m.is_edit)
-            ]
-            return found[:count] if len(found) >= count else None
-
-        kind = "messages/edits" if include_edits else "messages"
-        result = await self.wait_until(
-            pick, timeout, what=f"{count} new {kind} to chat {chat_id} after index {start}"
-        )
-        self._message_cursors[chat_id] = result[-1].index + 1
-        return result
 
     async def wait_for_call(
         self, method: str, timeout: float = 5.0, *, since: int | None = None

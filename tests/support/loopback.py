@@ -14,11 +14,25 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, NamedTuple, Self, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, Self, TypeVar
 
 from bot.httpserver import HttpRequest, HttpResponse, HttpServer
 
 T = TypeVar("T")
+
+
+class Sent(Protocol):
+    """What the bot sent, as a platform records it."""
+
+    # Position in the platform's `sent`.
+    index: int
+    chat_id: Any
+
+    @property
+    def is_edit(self) -> bool: ...
+
+
+SentT = TypeVar("SentT", bound=Sent)
 
 # How often `wait_until` looks again when no request wakes it: what tests wait for (the
 # bot's bookkeeping after its last reply) often changes with no request to follow.
@@ -41,7 +55,7 @@ class InjectedFailure(NamedTuple):
     params: dict[str, Any]
 
 
-class LoopbackPlatform:
+class LoopbackPlatform(Generic[SentT]):
     """The serving and observing half of a fake chat platform."""
 
     # Named in the failure message of `assert_no_violations`.
@@ -49,6 +63,9 @@ class LoopbackPlatform:
 
     def __init__(self, *, max_body: int = 1024 * 1024) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        # What the bot sent, in the order the platform accepted it.
+        self.sent: list[SentT] = []
+        self._message_cursors: dict[Any, int] = {}
         self.violations: list[Violation] = []
         self.injected_failures: list[InjectedFailure] = []
         self._changed = asyncio.Event()
@@ -108,6 +125,43 @@ class LoopbackPlatform:
         self._blocked.discard(chat_id)
 
     # -- observing
+
+    def messages_to(self, chat_id: Any, *, include_edits: bool = True) -> list[SentT]:
+        return [m for m in self.sent if m.chat_id == chat_id and (include_edits or not m.is_edit)]
+
+    async def wait_for_messages(
+        self,
+        chat_id: Any,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        since: int | None = None,
+        include_edits: bool = True,
+    ) -> list[SentT]:
+        """Wait for `count` new entries of `sent` to `chat_id` and return exactly those
+        (the first `count` after the cursor).
+
+        The cursor is per chat and moves past what each call returns, so consecutive calls
+        walk through the conversation; `since` (an index into `sent`, e.g. `len(sent)`
+        taken earlier) overrides it. Edits are entries too unless `include_edits=False`
+        (skipped edits are consumed).
+        """
+        start = self._message_cursors.get(chat_id, 0) if since is None else since
+
+        def pick() -> list[SentT] | None:
+            found = [
+                m
+                for m in self.sent[start:]
+                if m.chat_id == chat_id and (include_edits or not m.is_edit)
+            ]
+            return found[:count] if len(found) >= count else None
+
+        kind = "messages/edits" if include_edits else "messages"
+        result = await self.wait_until(
+            pick, timeout, what=f"{count} new {kind} to chat {chat_id} after index {start}"
+        )
+        self._message_cursors[chat_id] = result[-1].index + 1
+        return result
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Parameters of every call of `method` (case-insensitive), in order."""

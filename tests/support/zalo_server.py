@@ -77,6 +77,11 @@ class ZaloSent:
         """What the user reads, as `SentMessage.plain_text` (Zalo texts carry no markup)."""
         return self.text
 
+    @property
+    def is_edit(self) -> bool:
+        """Zalo's Bot API cannot edit a message."""
+        return False
+
 
 @dataclass
 class _Fault:
@@ -100,7 +105,7 @@ class _Refusal(Exception):
         self.status = status
 
 
-class ZaloApiServer(LoopbackPlatform):
+class ZaloApiServer(LoopbackPlatform[ZaloSent]):
     platform = "Zalo"
 
     def __init__(
@@ -109,7 +114,6 @@ class ZaloApiServer(LoopbackPlatform):
         super().__init__()
         self.token = token
         self.long_poll_cap = long_poll_cap
-        self.sent: list[ZaloSent] = []
         self.webhook_url = ""
         self.webhook_secret = ""
         # user id -> display name; in a private chat the chat id is the user's id.
@@ -245,21 +249,9 @@ class ZaloApiServer(LoopbackPlatform):
 
     # -- observing
 
-    def messages_to(self, chat_id: str) -> list[ZaloSent]:
-        return [message for message in self.sent if message.chat_id == chat_id]
-
     @property
     def pending(self) -> int:
         return len(self._pending)
-
-    async def wait_for_messages(
-        self, chat_id: str, count: int = 1, timeout: float = 5.0, *, since: int = 0
-    ) -> list[ZaloSent]:
-        def found() -> list[ZaloSent] | None:
-            new = [m for m in self.sent[since:] if m.chat_id == chat_id]
-            return new if len(new) >= count else None
-
-        return await self.wait_until(found, timeout, what=f"{count} message(s) to {chat_id}")
 
     # -- HTTP
 
