@@ -84,7 +84,7 @@ async def over_zalo(folder: Path, users: int) -> tuple[int, float]:
     bot = await fresh_bot(folder, "zalo")
     codes = await invitations(bot, users)
     async with ZaloApiServer() as server:
-        channel = await ZaloHarness.launch(server, bot)
+        channel = await ZaloHarness.attach(server, bot)
 
         async def say(user: int, text: str) -> None:
             chat = f"z{user}"

@@ -96,7 +96,10 @@ def parse_person(text: str) -> Person | None:
     channel, external_id = channel.strip().lower(), external_id.strip()
     if not sep or channel not in CHANNELS or not external_id or " " in external_id:
         return None
-    if channel in ("telegram", "zalo") and not external_id.lstrip("-").isdigit():
+    if channel == "telegram" and not external_id.lstrip("-").isdigit():
+        return None
+    # Zalo ids are strings of letters and digits ("7c4e0a91d2b35f6e8a10").
+    if channel == "zalo" and not (external_id.isascii() and external_id.isalnum()):
         return None
     return Person(channel, external_id)
 

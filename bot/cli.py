@@ -223,7 +223,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
                 await stop.wait()
             finally:
                 if scheduler is not None:
-                    scheduler.shutdown(wait=False)
+                    await scheduler.stop()
     except service.SetupError as error:
         raise CliError(error.text(args.lang)) from None
     finally:

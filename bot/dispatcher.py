@@ -292,20 +292,23 @@ class Dispatcher:
 
     def _remember_menu(self, turn: Turn) -> None:
         """Typed numbers stand for the last menu only while it is the latest message."""
-        if not turn.replies:
-            return
-        shown = [reply for reply in turn.replies if reply.buttons]
-        last = shown[-1] if shown else None
-        turn.session.menu = (
-            [[button.label, button.data] for button in last.numbered_buttons()]
-            if last is not None and last.is_menu
-            else None
-        )
+        if turn.replies:
+            turn.session.menu = latest_menu(turn.replies)
 
     async def mark_unreachable(self, channel: str, chat_id: str) -> None:
         """The channel says this chat blocked the bot: stop trying until they write."""
         async with self.database.transaction() as store:
             await store.users.set_reachable(channel, chat_id, False)
+
+
+def latest_menu(shown: list[Outbound]) -> list[list[str]] | None:
+    """What a typed number or label stands for once `shown` was sent: the numbered
+    buttons of the last message with buttons, if that message is a menu."""
+    with_buttons = [message for message in shown if message.buttons]
+    last = with_buttons[-1] if with_buttons else None
+    if last is None or not last.is_menu:
+        return None
+    return [[button.label, button.data] for button in last.numbered_buttons()]
 
 
 def base_audience(turn: Turn) -> set[str]:

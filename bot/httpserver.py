@@ -69,6 +69,8 @@ class HttpServer:
         self.idle = idle
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        # TCP connections served so far (a keep-alive client reuses one).
+        self.connections_accepted = 0
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_HEAD_BYTES)
@@ -99,6 +101,7 @@ class HttpServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self.connections_accepted += 1
         try:
             while True:
                 try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -56,7 +56,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], la
         help=tr(lang, 'as if it were this Vietnam time, e.g. "2026-12-08 09:00"'),
     )
     actions.add_parser(
-        "run", help=tr(lang, "send the reminders due now (needs SXSH_TELEGRAM_TOKEN)")
+        "run",
+        help=tr(
+            lang,
+            "send the reminders due now through Telegram and Zalo (needs SXSH_TELEGRAM_TOKEN "
+            "or SXSH_ZALO_TOKEN)",
+        ),
     )
 
 
@@ -77,15 +82,65 @@ async def command(settings: Settings, args: argparse.Namespace) -> int:
                 )
             now = parsed
         return await _print_plan(settings, now, args.lang)
-    if settings.telegram_token is None:
+    if settings.telegram_token is None and settings.zalo_token is None:
         raise CliError(
             tr(
                 args.lang,
-                "set SXSH_TELEGRAM_TOKEN (the token from @BotFather) to send reminders; "
-                "`sxsh-bot reminders plan` shows them without sending",
+                "set SXSH_TELEGRAM_TOKEN (from @BotFather) or SXSH_ZALO_TOKEN (from Zalo Bot "
+                "Creator), or both, to send reminders; `sxsh-bot reminders plan` shows them "
+                "without sending",
             )
         )
     return await _send_due(settings, args.lang)
+
+
+@asynccontextmanager
+async def _telegram_sender(bot: Bot, settings: Settings, lang: str) -> AsyncIterator[None]:
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram import TELEGRAM, TelegramChannel
+    from bot.cli import CliError
+
+    assert settings.telegram_token is not None
+    channel = TelegramChannel(
+        bot.dispatcher,
+        settings.telegram_token.get_secret_value(),
+        settings.telegram_base_url,
+        send_rate=settings.send_rate,
+    )
+    try:
+        try:
+            await channel.application.initialize()
+        except TelegramError as error:
+            raise CliError(tr(lang, "Telegram refused the token: {error}", error=error)) from error
+        bot.senders[TELEGRAM] = channel
+        yield
+    finally:
+        await channel.application.shutdown()
+
+
+@asynccontextmanager
+async def _zalo_sender(bot: Bot, settings: Settings, lang: str) -> AsyncIterator[None]:
+    from bot.channels.zalo import ZALO, ZaloChannel
+    from bot.channels.zalo_api import ZaloBotApi, ZaloError
+    from bot.cli import CliError
+
+    assert settings.zalo_token is not None
+    api = ZaloBotApi(settings.zalo_token.get_secret_value(), settings.zalo_base_url)
+    try:
+        try:
+            await api.get_me()
+        except ZaloError as error:
+            # Zalo being down only fails this run's sends; a refused token fails them all.
+            if not error.retryable:
+                raise CliError(
+                    tr(lang, "Zalo refused the bot's settings ({error})", error=str(error))
+                ) from error
+        # Not started: it sends, and leaves polling and the webhook to `sxsh-bot run`.
+        bot.senders[ZALO] = ZaloChannel(bot.dispatcher, api, send_rate=settings.send_rate)
+        yield
+    finally:
+        await api.aclose()
 
 
 def parse_local_time(text: str, zone: ZoneInfo) -> datetime | None:
@@ -249,10 +304,51 @@ async def telegram_sending(bot: Bot, lang: str) -> AsyncIterator[None]:
         await channel.application.shutdown()
 
 
+@asynccontextmanager
+async def zalo_sending(bot: Bot, lang: str) -> AsyncIterator[None]:
+    """The Zalo channel for sending only, as `bot.senders`'s "zalo"; polling and the
+    webhook stay with `sxsh-bot run`."""
+    from bot.channels.zalo import ZALO, ZaloChannel
+    from bot.channels.zalo_api import ZaloBotApi, ZaloError
+    from bot.cli import CliError
+
+    settings = bot.settings
+    assert settings.zalo_token is not None
+    api = ZaloBotApi(settings.zalo_token.get_secret_value(), settings.zalo_base_url)
+    try:
+        try:
+            await api.get_me()
+        except ZaloError as error:
+            # Zalo being down only fails this run's sends; a refused token fails them all.
+            if not error.retryable:
+                raise CliError(
+                    tr(lang, "Zalo refused the bot's settings ({error})", error=str(error))
+                ) from error
+        # Not started: it sends, and leaves polling and the webhook to `sxsh-bot run`.
+        bot.senders[ZALO] = ZaloChannel(bot.dispatcher, api, send_rate=settings.send_rate)
+        yield
+    finally:
+        bot.senders.pop(ZALO, None)
+        await api.aclose()
+
+
+@asynccontextmanager
+async def chat_app_sending(bot: Bot, lang: str) -> AsyncIterator[None]:
+    """Every chat app that has a token, connected for sending only."""
+    async with AsyncExitStack() as senders:
+        if bot.settings.telegram_token is not None:
+            await senders.enter_async_context(telegram_sending(bot, lang))
+        if bot.settings.zalo_token is not None:
+            await senders.enter_async_context(zalo_sending(bot, lang))
+        yield
+
+
 async def _send_due(settings: Settings, lang: str) -> int:
+    """One run through every chat app that has a token, sending only: receiving stays
+    with `sxsh-bot run` (which may be running at the same time; claims keep it to once)."""
     bot = await build(settings)
     try:
-        async with telegram_sending(bot, lang):
+        async with chat_app_sending(bot, lang):
             report = await run_reminders(bot)
     finally:
         await bot.close()

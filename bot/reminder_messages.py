@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
+from bot.channels.plain import PLAIN_TEXT_CHANNELS
 from bot.geo import communes
 from bot.i18n import tr
 from bot.messages import Button, Outbound
@@ -66,22 +67,35 @@ def reminder_message(reminder: Reminder) -> Outbound:
             last_day=last_day,
         )
     status = tr(lang, "Your report: {status}.", status=describe_report(lang, recipient.report))
+    typing = recipient.user.channel in PLAIN_TEXT_CHANNELS
     if recipient.report.state is ReportState.DRAFT:
-        action = tr(lang, "Tap the button below to continue where you stopped.")
         label = tr(lang, "Continue the report")
+        if typing:
+            action = tr(lang, "Type 1 to continue where you stopped.")
+        else:
+            action = tr(lang, "Tap the button below to continue where you stopped.")
     else:
-        action = tr(
-            lang,
-            "Tap the button below to start. You can stop at any time and continue later; "
-            "nothing you answered is lost.",
-        )
         label = tr(lang, "Start the report")
+        if typing:
+            action = tr(
+                lang,
+                "Type 1 to start. You can stop at any time and continue later; nothing you "
+                "answered is lost.",
+            )
+        else:
+            action = tr(
+                lang,
+                "Tap the button below to start. You can stop at any time and continue later; "
+                "nothing you answered is lost.",
+            )
     footer = tr(lang, "To stop these reminders, send /reminders off.")
-    button = Button(label, f"cmd:{REPORT_COMMAND}", numbered=False, typed=f"/{REPORT_COMMAND}")
+    # A menu: where there are no buttons its line "1. Start the report" is answered by
+    # typing 1 or the words (the sender remembers it as the chat's latest menu).
     return Outbound(
         chat_id=recipient.user.chat_id,
         text="\n\n".join([headline, f"{status} {action}", footer]),
-        buttons=[[button]],
+        buttons=[[Button(label, f"cmd:{REPORT_COMMAND}")]],
+        is_menu=True,
     )
 
 

@@ -8,6 +8,7 @@ manager who submits during a long fan-out, or turns reminders off, is not writte
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Coroutine
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.access import Role
-from bot.dispatcher import Dispatcher, Turn
+from bot.dispatcher import Dispatcher, Turn, latest_menu
 from bot.formrun import FormRunner
 from bot.i18n import N_
 from bot.messages import Button, Outbound
@@ -223,9 +224,10 @@ async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None
     channels = frozenset(bot.senders)
     now = bot.dispatcher.clock()
     key = planned.key
+    shown: Outbound | None = None
 
     async def claim(store: Store) -> tuple[ChatUser, Outbound] | None:
-        nonlocal key
+        nonlocal key, shown
         recipients, _ = await load_recipients(
             store, bot.dispatcher.forms, planned.year, planned.recipient.user_id
         )
@@ -236,10 +238,13 @@ async def _send_reminder(bot: Bot, planned: Reminder, report: RunReport) -> None
         reminder = fresh[0]
         key = reminder.key
         await store.reminders.claim(key, now)
-        return reminder.recipient.user, reminder_message(reminder)
+        shown = reminder_message(reminder)
+        return reminder.recipient.user, shown
 
     report.count(
-        await claim_and_send(Post(bot.database, bot.senders), claim, _finisher(bot, lambda: key))
+        await claim_and_send(
+            Post(bot.database, bot.senders), claim, _finisher(bot, lambda: key, lambda: shown)
+        )
     )
 
 
@@ -267,9 +272,21 @@ async def _send_digest(bot: Bot, user: ChatUser, digest: StaffDigest, report: Ru
         report.count(status)
 
 
-def _finisher(bot: Bot, key: Callable[[], DeliveryKey]) -> Finish:
+def _finisher(
+    bot: Bot,
+    key: Callable[[], DeliveryKey],
+    shown: Callable[[], Outbound | None] = lambda: None,
+) -> Finish:
     async def finish(store: Store, status: DeliveryStatus) -> None:
-        await store.reminders.finish(key(), status, bot.dispatcher.clock())
+        now = bot.dispatcher.clock()
+        await store.reminders.finish(key(), status, now)
+        message = shown()
+        if message is not None and status is DeliveryStatus.SENT:
+            # The reminder is now the chat's latest message: a typed "1" (or its words)
+            # stands for its button, as after any menu.
+            session = await store.sessions.get(key()[0])
+            session.menu = latest_menu([message])
+            await store.sessions.save(session, now)
 
     return finish
 
@@ -309,20 +326,47 @@ def schedule_reminders(
     )
 
 
-def schedule_reminders_without_telegram(bot: Bot) -> AsyncIOScheduler:
-    """The same schedule on APScheduler itself, for a bot running on Zalo alone (no JobQueue)."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        _reminder_job(bot),
-        "interval",
-        minutes=bot.settings.reminder_interval_minutes,
-        next_run_time=datetime.now(UTC) + timedelta(seconds=1),
-        id=JOB_NAME,
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.start()
-    return scheduler
+class RemindersWithoutTelegram:
+    """The same schedule on APScheduler itself, for a bot running on Zalo alone (no
+    JobQueue). Stopping lets a run in progress finish first, as the JobQueue does: a
+    reminder that went out is then also marked sent, never sent again after a restart."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._reminders = _reminder_job(bot)
+        self._runs: set[asyncio.Task[Any]] = set()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self._run,
+            "interval",
+            minutes=bot.settings.reminder_interval_minutes,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+            id=JOB_NAME,
+            max_instances=1,
+            coalesce=True,
+        )
+
+    async def _run(self) -> None:
+        run = asyncio.current_task()
+        assert run is not None
+        self._runs.add(run)
+        try:
+            await self._reminders(None)
+        finally:
+            self._runs.discard(run)
+
+    async def stop(self) -> None:
+        # APScheduler would cancel a running job on shutdown: no new run, then wait.
+        self.scheduler.pause()
+        if self._runs:
+            await asyncio.wait(set(self._runs))
+        self.scheduler.shutdown(wait=False)
+
+
+def schedule_reminders_without_telegram(bot: Bot) -> RemindersWithoutTelegram:
+    """A run now (start-up) and then every SXSH_REMINDER_INTERVAL_MINUTES, one at a time."""
+    reminders = RemindersWithoutTelegram(bot)
+    reminders.scheduler.start()
+    return reminders
 
 
 # ----------------------------------------------------------------- /reminders

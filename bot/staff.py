@@ -47,6 +47,7 @@ from bot.messages import Attachment, Button, Outbound
 from bot.reminder_service import staff_recipients
 from bot.sheets import ANNUAL_REPORT_FORM, FORMATS, ExportFormat, ExportRequest, run_export
 from bot.storage.facilities import Facility
+from bot.storage.snapshot import FacilityFilter
 from flows.engine import decode_answers
 from flows.textmatch import fold
 
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # Telegram bots may send documents up to 50 MB.
 DOCUMENT_LIMIT = 50 * 1024 * 1024
+# The chat apps that can carry an export file: Zalo's Bot API has no document upload.
+FILE_CHANNELS = frozenset({"telegram"})
 SEARCH_RESULTS = 8
 _YEAR = re.compile(r"^(19|20|21)\d\d$")
 _SECTOR = re.compile(r"^[a-zA-Z]\d\d$")
@@ -163,6 +166,11 @@ class ChatExports:
         if scope is None:
             refuse_outside_scope(turn, access)
             return
+        sender = self.senders.get(turn.user.channel)
+        if sender is not None and turn.user.channel not in FILE_CHANNELS:
+            # A chat app that cannot carry the file: no format to choose, say where to go.
+            turn.reply(_exports_elsewhere(turn, ask, scope))
+            return
         if ask.fmt is None:
             turn.reply(
                 turn.t(
@@ -179,7 +187,6 @@ class ChatExports:
                 menu=True,
             )
             return
-        sender = self.senders.get(turn.user.channel)
         if sender is None:
             turn.reply(
                 turn.t(
@@ -283,6 +290,25 @@ class ChatExports:
         """Let running exports finish (tests, shutdown)."""
         while self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
+
+
+def _exports_elsewhere(turn: Turn, ask: ExportAsk, scope: FacilityFilter) -> str:
+    """Where a staff member on a chat app without files gets the export they asked for:
+    the same request to the bot on Telegram, or the command line on the server."""
+    commune = find_commune(ask.commune_code) if ask.commune_code else None
+    words = [str(ask.year), ask.fmt, commune.name if commune else None, ask.sector_code]
+    command_line = f"sxsh-bot export --year {ask.year} --format {ask.fmt or 'xlsx'}"
+    if scope.commune_code:
+        command_line += f" --commune {scope.commune_code}"
+    if scope.sector_code:
+        command_line += f" --sector {scope.sector_code}"
+    return turn.t(
+        "{app} cannot carry files, so exports are not sent here. Send {command} to this bot "
+        "on Telegram, or run on the server: {command_line}",
+        app=turn.user.channel.capitalize(),
+        command="/export " + " ".join(word for word in words if word),
+        command_line=command_line,
+    )
 
 
 def _scope_words(lang: str, commune_code: str | None, sector_code: str | None) -> str:

@@ -37,7 +37,7 @@ from bot.export import ProgressBar
 from bot.geo import find_commune, find_sector
 from bot.i18n import tr
 from bot.outbox import Post
-from bot.reminder_cli import telegram_sending
+from bot.reminder_cli import chat_app_sending
 from bot.settings import Settings
 from bot.sheets import FORMATS, ExportRequest, find_sheet, run_export, sheet_specs
 from bot.stats import (
@@ -406,19 +406,20 @@ def _confirmed(lang: str, count: int) -> bool:
 
 
 async def _send_broadcast(bot: Bot, settings: Settings, lang: str, number: int) -> int:
-    """Send now through Telegram when a token is set; the running bot sends the rest."""
-    if settings.telegram_token is None:
+    """Send now through every chat app with a token here; the running bot sends the rest."""
+    if settings.telegram_token is None and settings.zalo_token is None:
         print(
             tr(
                 lang,
                 "Announcement no. {id} is queued: the running bot sends it within "
-                "{minutes} minutes (no SXSH_TELEGRAM_TOKEN here to send it now).",
+                "{minutes} minutes (no SXSH_TELEGRAM_TOKEN or SXSH_ZALO_TOKEN here to send it "
+                "now).",
                 id=number,
                 minutes=settings.reminder_interval_minutes,
             )
         )
         return 0
-    async with telegram_sending(bot, lang):
+    async with chat_app_sending(bot, lang):
         reports = await send_pending(
             Post(bot.database, bot.senders), settings, bot.dispatcher.clock, only=number
         )

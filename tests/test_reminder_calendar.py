@@ -7,16 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 
-from bot.app import build
 from bot.clock import VIETNAM, local
 from bot.reminder_service import run_reminders
 from bot.settings import Settings
 from tests.conftest import FakeClock
-from tests.support import telegram_harness
 from tests.support.reminder_world import (
     link_user,
     register_chats,
@@ -47,14 +44,11 @@ def vn(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-async def season(
-    settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[TelegramHarness]:
-    monkeypatch.setattr(telegram_harness, "build", partial(build, forms=stand_in_forms()))
+async def season(settings: Settings, clock: FakeClock) -> AsyncIterator[TelegramHarness]:
     settings.admin_ids = [ADMIN]
     settings.reminder_interval_minutes = 30
     clock.now = vn(11, 1, 0, 7)
-    async with TelegramHarness.started(settings, clock) as telegram:
+    async with TelegramHarness.started(settings, clock, forms=stand_in_forms()) as telegram:
         yield telegram
 
 

@@ -14,7 +14,14 @@ from bot.cli import main
 from bot.clock import VIETNAM, system_clock
 from bot.settings import Settings
 from tests.support.botapi_server import BotApiServer
-from tests.support.reminder_world import link_user, register_chats, reminders_to, save_report
+from tests.support.reminder_world import (
+    link_user,
+    register_chats,
+    reminders_to,
+    save_report,
+    zalo_reminders_to,
+)
+from tests.support.zalo_server import ZaloApiServer
 
 NEVER, SUBMITTED, OPTED_OUT, BLOCKED, ADMIN, ABSENT_ADMIN = 1001, 1002, 1003, 1004, 9001, 9002
 
@@ -25,6 +32,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SXSH_DB_PATH", str(path))
     monkeypatch.setenv("SXSH_ADMIN_IDS", f"{ADMIN},{ABSENT_ADMIN}")
     monkeypatch.delenv("SXSH_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.delenv("SXSH_ZALO_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     return path
 
@@ -120,19 +128,24 @@ def test_run_without_a_token_says_what_to_set_in_one_line(
     assert "set SXSH_TELEGRAM_TOKEN" in err and "sxsh-bot reminders plan" in err
 
 
-async def test_run_sends_what_is_due_now_through_telegram(
-    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # A deadline two days from today with one reminder three days before it: due now.
+def due_now(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A deadline two days from today with one reminder three days before it: due now,
+    all day long. Returns the report year."""
     deadline = datetime.now(VIETNAM).date() + timedelta(days=2)
     if (deadline.month, deadline.day) == (2, 29):
         deadline += timedelta(days=1)
-    await populate(db, deadline.year)
     monkeypatch.setenv("SXSH_REPORT_DEADLINE_MONTH", str(deadline.month))
     monkeypatch.setenv("SXSH_REPORT_DEADLINE_DAY", str(deadline.day))
     monkeypatch.setenv("SXSH_REMINDER_OFFSETS", "3")
     monkeypatch.setenv("SXSH_REMINDER_WINDOW_START", "00:00")
     monkeypatch.setenv("SXSH_REMINDER_WINDOW_END", "23:59:59.999999")
+    return deadline.year
+
+
+async def test_run_sends_what_is_due_now_through_telegram(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await populate(db, due_now(monkeypatch))
     async with BotApiServer() as server:
         register_chats(server, NEVER, SUBMITTED, OPTED_OUT, BLOCKED, ADMIN)
         monkeypatch.setenv("SXSH_TELEGRAM_TOKEN", server.token)
@@ -148,3 +161,46 @@ async def test_run_sends_what_is_due_now_through_telegram(
     assert len(reminders_to(server, NEVER)) == 1
     for other in (SUBMITTED, OPTED_OUT, BLOCKED, ADMIN):
         assert reminders_to(server, other) == []
+
+
+async def test_run_sends_through_zalo_too_each_user_on_their_channel(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await populate(db, due_now(monkeypatch))
+    on_zalo = "4c2a9e0b7d5f3a1c6e8b"
+    settings = Settings(_env_file=None, db_path=db)  # type: ignore[call-arg]
+    bot = await build(settings)
+    try:
+        await link_user(bot, on_zalo, "DEMO05", system_clock(), channel="zalo")
+    finally:
+        await bot.close()
+    async with BotApiServer() as telegram, ZaloApiServer() as zalo:
+        register_chats(telegram, NEVER, SUBMITTED, OPTED_OUT, BLOCKED, ADMIN)
+        register_chats(zalo, on_zalo)
+        monkeypatch.setenv("SXSH_TELEGRAM_TOKEN", telegram.token)
+        monkeypatch.setenv("SXSH_TELEGRAM_BASE_URL", telegram.base_url)
+        monkeypatch.setenv("SXSH_ZALO_TOKEN", zalo.token)
+        monkeypatch.setenv("SXSH_ZALO_BASE_URL", zalo.base_url)
+        code = await asyncio.to_thread(main, ["--lang", "en", "reminders", "run"])
+        telegram.assert_no_violations()
+        zalo.assert_no_violations()
+    assert code == 0
+    assert "Reminders sent: 2; failed: 0" in capsys.readouterr().out
+    assert len(reminders_to(telegram, NEVER)) == 1
+    assert len(zalo_reminders_to(zalo, on_zalo)) == 1
+    # Sending only: the running bot's polling and webhook are left alone.
+    assert zalo.calls_to("getUpdates") == zalo.calls_to("deleteWebhook") == []
+
+
+async def test_run_with_a_zalo_token_zalo_refuses_stops_in_one_line(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with ZaloApiServer() as zalo:
+        monkeypatch.setenv("SXSH_ZALO_TOKEN", "1:REVOKED")
+        monkeypatch.setenv("SXSH_ZALO_BASE_URL", zalo.base_url)
+        code = await asyncio.to_thread(main, ["--lang", "en", "reminders", "run"])
+        zalo.violations.clear()  # the refused token is the point
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "Zalo refused" in err and "401" in err
+    assert "REVOKED" not in err

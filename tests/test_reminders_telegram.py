@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 
-from bot.app import build
 from bot.clock import VIETNAM
 from bot.reminder_service import JOB_NAME, run_reminders, schedule_reminders
 from bot.reminders import CLAIM_LEASE
 from bot.settings import Settings
 from tests.conftest import FakeClock
-from tests.support import telegram_harness
 from tests.support.reminder_world import (
+    FACILITIES,
     REPORT_BUTTON,
+    SEVEN_DAYS_LEFT,
+    delivery_statuses,
     link_user,
+    managers_of_facilities,
     register_chats,
     reminders_to,
     save_report,
@@ -30,38 +29,22 @@ from tests.support.reminder_world import (
 )
 from tests.support.telegram_harness import TelegramHarness
 
-# 8 December 2026, 09:00 in Vietnam: the 7-day reminder is due.
-MORNING = datetime(2026, 12, 8, 9, 0, tzinfo=VIETNAM).astimezone(UTC)
-FACILITIES = [f"DEMO{n:02d}" for n in range(1, 9)]
-
 
 @pytest.fixture
-async def telegram(
-    settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[TelegramHarness]:
-    monkeypatch.setattr(telegram_harness, "build", partial(build, forms=stand_in_forms()))
-    clock.now = MORNING
-    async with TelegramHarness.started(settings, clock) as harness:
+async def telegram(settings: Settings, clock: FakeClock) -> AsyncIterator[TelegramHarness]:
+    clock.now = SEVEN_DAYS_LEFT
+    async with TelegramHarness.started(settings, clock, forms=stand_in_forms()) as harness:
         yield harness
 
 
 async def managers(telegram: TelegramHarness, count: int) -> list[int]:
     """`count` managers of different facilities, linked, none with a report."""
     chats = [2001 + n for n in range(count)]
-    for chat, code in zip(chats, FACILITIES, strict=False):
-        await link_user(telegram.bot, chat, code, telegram.clock())
-    register_chats(telegram.server, *chats)
-    return chats
+    return await managers_of_facilities(telegram.bot, telegram.server, chats)
 
 
 def reminder_counts(telegram: TelegramHarness, chats: list[int]) -> dict[int, int]:
     return {chat: len(reminders_to(telegram.server, chat)) for chat in chats}
-
-
-def stored_statuses(settings: Settings) -> Counter[str]:
-    with sqlite3.connect(settings.db_path) as connection:
-        rows = connection.execute("SELECT status FROM reminder_deliveries").fetchall()
-    return Counter(status for (status,) in rows)
 
 
 async def test_a_reminder_tells_the_days_left_and_the_report_state_with_a_button_to_it(
@@ -101,7 +84,10 @@ async def test_a_restart_in_the_middle_of_a_fan_out_sends_no_duplicate(
     await server.wait_until(lambda: server.injected_failures, what="the 429")
     await server.wait_idle(quiet=0.3)  # every request sent before the stall was answered
     await server.wait_until(
-        lambda: stored_statuses(settings)["sent"] == sum(reminder_counts(telegram, chats).values()),
+        lambda: (
+            delivery_statuses(settings.db_path)["sent"]
+            == sum(reminder_counts(telegram, chats).values())
+        ),
         what="the delivered reminders to be marked",
     )
     fan_out.cancel()
@@ -121,7 +107,7 @@ async def test_a_restart_in_the_middle_of_a_fan_out_sends_no_duplicate(
     assert reminder_counts(telegram, chats) == dict.fromkeys(chats, 1)
     await run_reminders(telegram.bot)
     assert reminder_counts(telegram, chats) == dict.fromkeys(chats, 1)
-    assert stored_statuses(settings) == {"sent": len(chats)}
+    assert delivery_statuses(settings.db_path) == {"sent": len(chats)}
 
 
 async def test_retry_after_and_server_errors_still_deliver_each_reminder_exactly_once(
@@ -138,40 +124,13 @@ async def test_retry_after_and_server_errors_still_deliver_each_reminder_exactly
 
     assert (report.sent, report.failed) == (3, 1)
     assert reminder_counts(telegram, chats) == {chats[0]: 1, chats[1]: 1, chats[2]: 0, chats[3]: 1}
-    assert stored_statuses(settings) == {"sent": 3, "failed": 1}
+    assert delivery_statuses(settings.db_path) == {"sent": 3, "failed": 1}
 
     clock.advance(minutes=10)
     report = await run_reminders(telegram.bot)
     assert (report.sent, report.failed) == (1, 0)
     assert reminder_counts(telegram, chats) == dict.fromkeys(chats, 1)
     assert len(server.injected_failures) == 1 + 1 + 4
-
-
-async def test_a_blocked_user_is_marked_unreachable_and_reminded_again_once_they_write(
-    telegram: TelegramHarness, clock: FakeClock, settings: Settings
-) -> None:
-    [chat] = await managers(telegram, 1)
-    telegram.server.block_user(chat)
-
-    report = await run_reminders(telegram.bot)
-
-    assert report.unreachable == 1
-    with sqlite3.connect(settings.db_path) as connection:
-        reachable = connection.execute(
-            "SELECT reachable FROM users WHERE external_id = ?", (str(chat),)
-        ).fetchone()[0]
-    assert reachable == 0
-    clock.advance(minutes=30)
-    await run_reminders(telegram.bot)
-    calls = [c for c in telegram.server.calls_to("sendMessage") if c["chat_id"] == chat]
-    assert len(calls) == 1  # not tried again
-
-    telegram.server.unblock_user(chat)
-    clock.advance(hours=2)
-    await telegram.say(chat, "/help")
-    await run_reminders(telegram.bot)
-    [reminder] = reminders_to(telegram.server, chat)
-    assert "còn 7 ngày" in (reminder.plain_text or "")
 
 
 async def test_a_manager_who_submits_during_the_fan_out_is_not_reminded(

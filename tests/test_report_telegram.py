@@ -12,7 +12,7 @@ from bot.app import build, import_register, sample_register_path
 from bot.settings import Settings
 from tests.conftest import FakeClock, invitation_for
 from tests.support.botapi_server import SentMessage
-from tests.support.report_script import FULL_REPORT, NOT_APPLIED, SUBMIT
+from tests.support.report_script import FULL_REPORT, NOT_APPLIED, SUBMIT, stored_reports
 from tests.support.telegram_harness import TelegramHarness, texts
 from tests.test_onboarding import Chat
 
@@ -238,14 +238,6 @@ async def test_the_same_report_on_the_console_gives_the_same_stored_data(
     finally:
         await console.close()
 
-    # Everything but the row ids and the chat user, who differ between the two databases.
-    for table in ("report_revisions", "report_resources", "report_measures"):
-        columns = [
-            name
-            for _cid, name, *_rest in rows(settings.db_path, f"PRAGMA table_info({table})")
-            if name not in {"id", "revision_id", "draft_id", "submitted_by"}
-        ]
-        sql = f"SELECT {', '.join(map(str, columns))} FROM {table} ORDER BY rowid"
-        on_telegram = rows(settings.db_path, sql)
-        assert on_telegram, table
-        assert rows(console_settings.db_path, sql) == on_telegram
+    on_telegram = stored_reports(settings.db_path)
+    assert all(on_telegram.values()), on_telegram
+    assert stored_reports(console_settings.db_path) == on_telegram

@@ -96,8 +96,8 @@ async def test_a_repeated_delivery_changes_nothing_and_sends_nothing(
     zalo: ZaloHarness, clock: FakeClock, settings: Settings
 ) -> None:
     await link(zalo, clock)
-    message_id = zalo.server.send_text(MANAGER, "Hoàng Thị Mai")
-    await zalo.server.wait_for_messages(MANAGER, 1, since=len(zalo.server.sent))
+    await zalo.say(MANAGER, "Hoàng Thị Mai")
+    message_id = zalo.server.latest_from(MANAGER)
     await zalo.say(MANAGER, "Giám đốc")
     assert await zalo.deliver_again(MANAGER, message_id) == []
     answers = stored_answers(settings, "facility_profile")
@@ -207,7 +207,7 @@ async def test_polling_starts_by_removing_a_webhook_left_behind(
     async with ZaloApiServer() as server:
         server.webhook_url = "https://old-server.example/zalo"
         bot = await build(settings, clock)
-        channel = await ZaloHarness.launch(server, bot)
+        channel = await ZaloHarness.attach(server, bot)
         try:
             await server.wait_until(lambda: server.calls_to("getUpdates"), what="a poll")
         finally:

@@ -1,5 +1,6 @@
 """`sxsh-bot run` with Zalo: which channels start, one-line errors, and the real process
-serving Telegram and Zalo at once, or Zalo by webhook, until a signal stops it."""
+serving Telegram and Zalo at once, or Zalo by webhook, or Zalo alone with its deadline
+reminders, until a signal stops it."""
 
 from __future__ import annotations
 
@@ -7,16 +8,22 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.app import build, import_register, sample_register_path
 from bot.cli import main
+from bot.clock import VIETNAM
+from bot.settings import Settings
 from tests.support.botapi_server import BotApiServer
+from tests.support.reminder_world import link_user
 from tests.support.zalo_server import ZaloApiServer
 
 ROOT = Path(__file__).parent.parent
@@ -187,3 +194,46 @@ def test_a_webhook_address_that_is_not_https_is_refused_in_one_line(
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "SXSH_ZALO_WEBHOOK_URL" in err and "https" in err
+
+
+async def test_a_zalo_only_process_sends_the_deadline_reminders_that_are_due(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    # The process keeps real time: a deadline three days from today, a reminder 30 days
+    # before it (so due now), and a sending window the whole day long.
+    deadline = datetime.now(VIETNAM).date() + timedelta(days=3)
+    if (deadline.month, deadline.day) == (2, 29):  # not a day of every year
+        deadline += timedelta(days=1)
+    manager = "0b5e7a9c3d1f2e4a6c8b"
+    settings = Settings(_env_file=None, db_path=tmp_path / "run.db")  # type: ignore[call-arg]
+    bot = await build(settings)
+    try:
+        await import_register(bot.database, sample_register_path(), datetime.now(VIETNAM))
+        await link_user(bot, manager, "DEMO01", datetime.now(VIETNAM), channel="zalo")
+    finally:
+        await bot.close()
+    async with ZaloApiServer() as zalo:
+        zalo.register_chat(manager)
+        zalo.fail_next("sendMessage", 502)  # Zalo falters once: the reminder is tried again
+        env = {
+            **environment,
+            "SXSH_ZALO_TOKEN": zalo.token,
+            "SXSH_ZALO_BASE_URL": zalo.base_url,
+            "SXSH_ZALO_POLL_TIMEOUT": "1",
+            "SXSH_REPORT_DEADLINE_MONTH": str(deadline.month),
+            "SXSH_REPORT_DEADLINE_DAY": str(deadline.day),
+            "SXSH_REMINDER_OFFSETS": "30",
+            "SXSH_REMINDER_WINDOW_START": "00:00",
+            "SXSH_REMINDER_WINDOW_END": "23:59:59.999999",
+        }
+        async with bot_process(env) as process:
+            [reminder] = await zalo.wait_for_messages(manager, 1, timeout=30)
+            await stop_cleanly(process)
+        zalo.assert_no_violations()
+    assert zalo.messages_to(manager) == [reminder]
+    assert "Nhắc hạn: còn" in (reminder.text or "")
+    assert (reminder.text or "").endswith("\n  1. Bắt đầu làm báo cáo")
+    assert len(zalo.injected_failures) == 1
+    with sqlite3.connect(tmp_path / "run.db") as connection:
+        statuses = connection.execute("SELECT status FROM reminder_deliveries").fetchall()
+    assert statuses == [("sent",)]

@@ -14,11 +14,19 @@ from bot import service
 from bot.app import Bot, build, import_register, sample_register_path
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
-from bot.messages import Outbound
+from bot.reminder_service import run_reminders
 from bot.settings import Settings
 from tests.conftest import FakeClock, invitation_for
 from tests.support.botapi_server import BotApiServer
 from tests.support.form_scripts import FORMS, FormScript, stored_answers
+from tests.support.reminder_world import (
+    FACILITIES,
+    link_user,
+    register_chats,
+    reminders_to,
+    save_report,
+    zalo_reminders_to,
+)
 from tests.support.telegram_harness import TelegramHarness
 from tests.support.telegram_harness import texts as telegram_texts
 from tests.support.zalo_harness import QUICK, ZaloHarness
@@ -51,12 +59,13 @@ async def both(settings: Settings, clock: FakeClock) -> AsyncIterator[Both]:
         )
         bot = await build(settings, clock)
         await import_register(bot.database, sample_register_path(), clock())
-        async with service.running(bot, service.channels(bot, zalo_backoff=QUICK)) as running:
-            telegram_channel, zalo_channel = running
-            assert isinstance(telegram_channel, TelegramChannel)
-            assert isinstance(zalo_channel, ZaloChannel)
+        telegram_channel, zalo_channel = service.channels(bot, zalo_backoff=QUICK)
+        assert isinstance(telegram_channel, TelegramChannel)
+        assert isinstance(zalo_channel, ZaloChannel)
+        zalo_channel.stop_grace = 0.05  # the loopback server's polls are short anyway
+        zalo_channel.api.timeout = 1.0  # a stalled call is given up on quickly
+        async with service.running(bot, [telegram_channel, zalo_channel]):
             assert bot.senders == {"telegram": telegram_channel, "zalo": zalo_channel}
-            zalo_channel.stop_grace = 0.05  # the loopback server's polls are short anyway
             yield Both(
                 bot,
                 TelegramHarness(telegram, settings, clock, bot, telegram_channel),
@@ -97,16 +106,12 @@ async def test_a_telegram_user_and_a_zalo_user_of_one_facility_share_its_draft_a
     assert answered_on["contact_name"] == "telegram"
     assert answered_on["contact_phone"] == "zalo"
     assert stored_answers(settings, "facility_profile")["employees"] == "12"
-    # What reminders do: each user of the facility, through the channel they use.
-    async with both.bot.database.snapshot() as store:
-        facility = await store.facilities.by_code("DEMO01")
-        assert facility is not None
-        users = await store.users.of_facility(facility.id)
-    reminder = "Còn 14 ngày đến hạn nộp báo cáo SXSH năm 2026."
-    for user in users:
-        assert await both.bot.senders[user.channel].send(Outbound(user.chat_id, reminder))
-    assert both.zalo.server.messages_to(ON_ZALO)[-1].text == reminder
-    assert both.telegram.server.messages_to(ON_TELEGRAM)[-1].text == reminder
+    # 1 December: the 30-day reminder is due; each user hears it on the channel they use.
+    assert (await run_reminders(both.bot)).sent == 2
+    [on_zalo] = zalo_reminders_to(both.zalo.server, ON_ZALO)
+    [on_telegram] = reminders_to(both.telegram.server, ON_TELEGRAM)
+    for reminder in (on_zalo.text, on_telegram.plain_text):
+        assert "còn 14 ngày để gửi báo cáo kết quả áp dụng SXSH năm 2026" in (reminder or "")
 
 
 @pytest.mark.parametrize("script", FORMS, ids=lambda script: script.form_id)
@@ -151,3 +156,62 @@ async def test_zalo_failing_for_a_while_neither_stops_telegram_nor_loses_zalo_an
     }
     assert "(3/6)" in zalo_texts(await both.zalo.say(ON_ZALO, "-"))
     assert "(3/6)" in telegram_texts(await both.telegram.say(ON_TELEGRAM, "-"))
+
+
+async def test_a_mixed_fan_out_reminds_each_user_once_on_the_channel_they_use(
+    both: Both, clock: FakeClock
+) -> None:
+    on_telegram = {2001: ("DEMO01", "vi"), 2002: ("DEMO02", "en")}
+    on_zalo = {"z" * 20: ("DEMO01", "vi"), "e" * 20: ("DEMO03", "en"), "a" * 20: ("DEMO04", "vi")}
+    for chat, (facility, language) in {**on_telegram, **on_zalo}.items():
+        channel = "zalo" if isinstance(chat, str) else "telegram"
+        await link_user(both.bot, chat, facility, clock(), channel=channel, language=language)
+    register_chats(both.telegram.server, *on_telegram)
+    register_chats(both.zalo.server, *on_zalo)
+    # A facility that has reported: its Zalo user is not reminded.
+    await link_user(both.bot, "d" * 20, "DEMO05", clock(), channel="zalo")
+    register_chats(both.zalo.server, "d" * 20)
+    await save_report(both.bot, "DEMO05", 2026, clock(), submitted=True)
+
+    assert (await run_reminders(both.bot)).sent == 5
+    clock.advance(hours=3)
+    assert (await run_reminders(both.bot)).sent == 0
+
+    for chat in on_telegram:
+        [reminder] = reminders_to(both.telegram.server, chat)
+        english = on_telegram[chat][1] == "en"
+        assert ("14 days left" if english else "còn 14 ngày") in (reminder.plain_text or "")
+    for chat in on_zalo:
+        [reminder] = zalo_reminders_to(both.zalo.server, chat)
+        english = on_zalo[chat][1] == "en"
+        assert ("14 days left" if english else "còn 14 ngày") in (reminder.text or "")
+    assert both.zalo.server.messages_to("d" * 20) == []
+    # Nothing went out on the wrong platform.
+    assert {message.chat_id for message in both.telegram.server.sent} == set(on_telegram)
+    assert {message.chat_id for message in both.zalo.server.sent} == set(on_zalo)
+
+
+async def test_zalo_failing_during_a_fan_out_holds_back_neither_telegram_nor_later_zalo_reminders(
+    both: Both, clock: FakeClock
+) -> None:
+    telegram_chats, zalo_chats = [2001, 2002], ["b" * 20, "c" * 20]
+    for chat, facility in zip([*telegram_chats, *zalo_chats], FACILITIES, strict=False):
+        channel = "zalo" if isinstance(chat, str) else "telegram"
+        await link_user(both.bot, chat, facility, clock(), channel=channel)
+    register_chats(both.telegram.server, *telegram_chats)
+    register_chats(both.zalo.server, *zalo_chats)
+    zalo = both.zalo.server
+    zalo.fail_next("sendMessage", 503, times=1000)  # Zalo is down
+
+    report = await run_reminders(both.bot)
+
+    assert (report.sent, report.failed) == (2, 2)
+    assert all(len(reminders_to(both.telegram.server, chat)) == 1 for chat in telegram_chats)
+    assert "/help" in telegram_texts(await both.telegram.say(ON_TELEGRAM, "/help"))
+    zalo.clear_faults("sendMessage")
+    zalo.stall_next("sendMessage", seconds=3, chat_id=zalo_chats[0])  # and then slow, once
+    clock.advance(minutes=10)
+    report = await run_reminders(both.bot)
+    assert (report.sent, report.failed) == (2, 0)
+    assert [len(zalo_reminders_to(zalo, chat)) for chat in zalo_chats] == [1, 1]
+    assert all(len(reminders_to(both.telegram.server, chat)) == 1 for chat in telegram_chats)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from bot.messages import Outbound
 
+# The channels whose replies are rendered here: a choice is made by typing its number.
+PLAIN_TEXT_CHANNELS = frozenset({"console", "zalo"})
+
 
 def render_plain(outbound: Outbound) -> str:
     """A reply as text: numbered choices, and the words to type for the other buttons."""

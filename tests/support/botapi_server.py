@@ -1,8 +1,9 @@
 """A fake Telegram Bot API server for end-to-end tests.
 
 It runs inside the test process on the test's event loop, on ``127.0.0.1`` and an
-OS-chosen port, speaking just enough HTTP/1.1 (keep-alive, ``Content-Length`` and chunked
-request bodies) for python-telegram-bot's httpx client.  Every request is validated
+OS-chosen port, served by the bot's own HTTP/1.1 server (``bot.httpserver``: keep-alive,
+``Content-Length`` and chunked request bodies) through :mod:`tests.support.loopback`, which
+it shares with the Zalo server.  Every request is validated
 against the Bot API description in ``tests/fixtures/telegram-bot-api/api.json`` (see
 :mod:`tests.support.botapi_schema`) and refused the way Telegram would refuse it; every
 refusal is recorded in :attr:`BotApiServer.violations`.
@@ -48,7 +49,6 @@ violations.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import hashlib
 import itertools
@@ -60,8 +60,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
+
+from bot.httpserver import HttpRequest, HttpResponse
 
 from .botapi_schema import (
     ApiError,
@@ -74,10 +75,9 @@ from .botapi_schema import (
     render_text,
     utf16_len,
 )
+from .loopback import InjectedFailure, LoopbackPlatform, Violation
 
-__all__ = ["BotApiServer", "SentMessage", "UploadedFile", "Violation"]
-
-T = TypeVar("T")
+__all__ = ["BotApiServer", "InjectedFailure", "SentMessage", "UploadedFile", "Violation"]
 
 LONG_POLL_CAP = 2.0
 DEFAULT_UPDATE_TYPES = frozenset(
@@ -110,21 +110,8 @@ _NOT_MODIFIED = (
     "same as a current content and reply markup of the message"
 )
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
-_MAX_HEADER_BYTES = 64 * 1024
-
-
-class Violation(NamedTuple):
-    """A request the server refused: ``(method, description, params)``."""
-
-    method: str
-    description: str
-    params: dict[str, Any]
-
-
-class InjectedFailure(NamedTuple):
-    method: str
-    description: str
-    params: dict[str, Any]
+# Bots may upload documents of up to 50 MB; a multipart body is a little larger.
+_MAX_BODY_BYTES = 51 * 1024 * 1024
 
 
 @dataclass
@@ -209,16 +196,7 @@ class _Fault:
     chat_id: int | None
 
 
-@dataclass
-class _Request:
-    http_method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class BotApiServer:
+class BotApiServer(LoopbackPlatform[SentMessage]):
     """Fake Bot API: validates like Telegram, records what the bot does, injects users.
 
     Refusals (also appended to :attr:`violations`):
@@ -244,6 +222,8 @@ class BotApiServer:
     ``True`` as well, which python-telegram-bot may fail to parse.
     """
 
+    platform = "Telegram"
+
     def __init__(
         self,
         token: str = "123456:TEST",
@@ -253,6 +233,7 @@ class BotApiServer:
         bot_first_name: str = "SXSH Test Bot",
         long_poll_cap: float = LONG_POLL_CAP,
     ) -> None:
+        super().__init__(max_body=_MAX_BODY_BYTES)
         self.token = token
         self.schema = BotApiSchema.load(schema_path)
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
@@ -269,11 +250,7 @@ class BotApiServer:
         }
         self.long_poll_cap = long_poll_cap
 
-        # observations
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.sent: list[SentMessage] = []
-        self.violations: list[Violation] = []
-        self.injected_failures: list[InjectedFailure] = []
+        # observations (and `sent`, `calls`, `violations`, `injected_failures`)
         self.my_commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
@@ -287,7 +264,6 @@ class BotApiServer:
         self._next_message_id: dict[int, int] = {}
         self._callback_queries: dict[str, bool] = {}  # id -> answered
         self._files: dict[str, UploadedFile] = {}  # file_id -> content
-        self._blocked: set[int] = set()
         self._faults: list[_Fault] = []
 
         # updates
@@ -301,18 +277,10 @@ class BotApiServer:
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
 
         # waiting
-        self._changed = asyncio.Event()
         self._last_activity = 0.0
-        self._message_cursors: dict[int, int] = {}
         self._call_cursors: dict[str, int] = {}
-
-        # serving
-        self._server: asyncio.Server | None = None
-        self._port: int | None = None
         self._stopping = False
-        self.connections_accepted = 0  # TCP connections served (keep-alive reuses one)
-        self._connections: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
+
         self._handlers: dict[str, Callable[[MethodSpec, dict[str, Any]], Awaitable[Any]]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -339,49 +307,13 @@ class BotApiServer:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._server is not None:
-            raise RuntimeError("BotApiServer already started")
         self._stopping = False
-        self._server = await asyncio.start_server(
-            self._serve_connection, "127.0.0.1", 0, limit=_MAX_HEADER_BYTES
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
+        await super().start()
 
     async def stop(self) -> None:
-        """Close the listener and every connection; bounded (about a second at most)."""
+        """Answer the long polls, then close the listener and every connection."""
         self._stopping = True
-        self._notify()
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        for writer in list(self._writers):
-            writer.close()
-        tasks = [task for task in self._connections if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=1.0)
-        if server is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), timeout=1.0)
-
-    async def __aenter__(self) -> BotApiServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("BotApiServer is not started")
-        return self._port
+        await super().stop()
 
     @property
     def base_url(self) -> str:
@@ -452,10 +384,7 @@ class BotApiServer:
         """From now on every send/edit to ``chat_id`` gets 403 "bot was blocked by the user"."""
         if chat_id not in self.chats:
             self.register_chat(chat_id)
-        self._blocked.add(chat_id)
-
-    def unblock_user(self, chat_id: int) -> None:
-        self._blocked.discard(chat_id)
+        super().block_user(chat_id)
 
     def fail_next(
         self,
@@ -680,9 +609,6 @@ class BotApiServer:
 
     # -- observing --------------------------------------------------------------------------
 
-    def messages_to(self, chat_id: int, *, include_edits: bool = True) -> list[SentMessage]:
-        return [m for m in self.sent if m.chat_id == chat_id and (include_edits or not m.is_edit)]
-
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """The current state of a message (as Telegram would return it)."""
         stored = self._messages.get((chat_id, message_id))
@@ -695,75 +621,6 @@ class BotApiServer:
         if update_id not in self._history:
             raise KeyError(f"no update {update_id} was ever injected")
         return copy.deepcopy(self._history[update_id])
-
-    def calls_to(self, method: str) -> list[dict[str, Any]]:
-        """Parameters of every call of ``method`` (case-insensitive), in order."""
-        return [params for name, params in self.calls if name.lower() == method.lower()]
-
-    def assert_no_violations(self) -> None:
-        if self.violations:
-            lines = "\n".join(
-                f"  {v.method}: {v.description} params={_short(v.params)}" for v in self.violations
-            )
-            raise AssertionError(
-                f"the bot made {len(self.violations)} request(s) Telegram refuses:\n{lines}"
-            )
-
-    async def wait_until(
-        self,
-        predicate: Callable[[], T | None],
-        timeout: float = 5.0,
-        *,
-        what: str = "a condition",
-    ) -> T:
-        """Wait until ``predicate()`` is truthy (re-checked after every request and
-        injection) and return its value; raise ``TimeoutError`` after ``timeout`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(
-                    f"timed out after {timeout}s waiting for {what}" + self._context()
-                )
-            await self._wait_changed(min(remaining, 0.25))
-
-    async def wait_for_messages(
-        self,
-        chat_id: int,
-        count: int = 1,
-        timeout: float = 5.0,
-        *,
-        since: int | None = None,
-        include_edits: bool = True,
-    ) -> list[SentMessage]:
-        """Wait for ``count`` new entries of :attr:`sent` to ``chat_id`` and return exactly
-        those (the first ``count`` after the cursor).
-
-        The cursor is per chat and moves past what each call returns, so consecutive calls
-        walk through the conversation; ``since`` (an index into :attr:`sent`, e.g.
-        ``len(server.sent)`` taken earlier) overrides it.  Edits are entries too unless
-        ``include_edits=False`` (skipped edits are consumed).
-        """
-        start = self._message_cursors.get(chat_id, 0) if since is None else since
-
-        def pick() -> list[SentMessage] | None:
-            found = [
-                m
-                for m in self.sent[start:]
-                if m.chat_id == chat_id and (include_edits or not m.is_edit)
-            ]
-            return found[:count] if len(found) >= count else None
-
-        kind = "messages/edits" if include_edits else "messages"
-        result = await self.wait_until(
-            pick, timeout, what=f"{count} new {kind} to chat {chat_id} after index {start}"
-        )
-        self._message_cursors[chat_id] = result[-1].index + 1
-        return result
 
     async def wait_for_call(
         self, method: str, timeout: float = 5.0, *, since: int | None = None
@@ -829,60 +686,17 @@ class BotApiServer:
         parts.append(f"recent calls: {recent}")
         return " (" + " | ".join(parts) + ")"
 
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def _wait_changed(self, timeout: float) -> None:
-        event = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
-
     # -- HTTP -------------------------------------------------------------------------------
 
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        self._writers.add(writer)
-        self.connections_accepted += 1
+    async def _respond(self, request: HttpRequest) -> HttpResponse:
         try:
-            while not self._stopping:
-                request = await _read_request(reader)
-                if request is None:
-                    break
-                status, body, content_type = await self._respond(request, reader)
-                if status == 0:  # the client went away while we were long polling
-                    break
-                keep_alive = request.headers.get("connection", "").lower() != "close"
-                head = (
-                    f"HTTP/1.1 {status} {_phrase(status)}\r\n"
-                    f"Content-Type: {content_type}\r\n"
-                    f"Content-Length: {len(body)}\r\n"
-                    f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-                )
-                writer.write(head.encode("latin-1") + body)
-                await writer.drain()
-                if not keep_alive:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError, _HttpError):
-            pass
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            # stop() cancels us: end quietly instead of having asyncio log the cancellation
+            return await self._answer(request)
         except Exception as exc:  # a bug in this fake server: make it loud
-            self._violation("<http>", ApiError(f"fake server crashed: {exc!r}", 500), {})
-        finally:
-            self._connections.discard(task)
-            self._writers.discard(writer)
-            writer.close()
+            error = ApiError(f"Internal Server Error: fake server crashed: {exc!r}", 500)
+            self._violation("<http>", error, {})
+            return _error_response(error)
 
-    async def _respond(
-        self, request: _Request, reader: asyncio.StreamReader
-    ) -> tuple[int, bytes, str]:
+    async def _answer(self, request: HttpRequest) -> HttpResponse:
         path = urllib.parse.unquote(request.path)
         file_match = re.fullmatch(r"/file/bot([^/]+)/(.+)", path)
         if file_match:
@@ -921,34 +735,26 @@ class BotApiServer:
             if fault is not None:
                 self.injected_failures.append(InjectedFailure(spec.name, fault.description, params))
                 return _error_response(fault)
-            handler = self._handlers.get(spec.name, self._generic)
-            if spec.name == "getUpdates":
-                result = await self._get_updates_watching(spec, params, reader)
-                if result is _GONE:
-                    return 0, b"", ""
-            else:
-                result = await handler(spec, params)
+            # A long poll whose client leaves is cancelled by the HTTP server before it
+            # hands anything out, so no update is lost with the connection.
+            result = await self._handlers.get(spec.name, self._generic)(spec, params)
         except ApiError as exc:
             self._violation(spec.name, exc, params)
             return _error_response(exc)
-        except Exception as exc:  # a bug in this fake server: make it loud
-            error = ApiError(f"Internal Server Error: fake server crashed: {exc!r}", 500)
-            self._violation(spec.name, error, params)
-            return _error_response(error)
         finally:
             if spec.name != "getUpdates":
                 self._last_activity = asyncio.get_running_loop().time()
             self._notify()
-        return 200, _json_bytes({"ok": True, "result": result}), "application/json"
+        return HttpResponse.json(200, {"ok": True, "result": result})
 
-    def _serve_file(self, token: str, file_path: str) -> tuple[int, bytes, str]:
+    def _serve_file(self, token: str, file_path: str) -> HttpResponse:
         if token != self.token:
             return _error_response(ApiError("Unauthorized", 401))
         file_id = file_path.rsplit("/", 1)[-1]
         upload = self._files.get(file_id)
         if upload is None:
             return _error_response(ApiError("Not Found", 404))
-        return 200, upload.content, upload.content_type or "application/octet-stream"
+        return HttpResponse(200, upload.content, upload.content_type or "application/octet-stream")
 
     def _violation(self, method: str, exc: ApiError, params: dict[str, Any]) -> None:
         self.violations.append(Violation(method, exc.description, dict(params)))
@@ -1008,36 +814,7 @@ class BotApiServer:
     async def _get_me(self, spec: MethodSpec, params: dict[str, Any]) -> Any:
         return dict(self.bot_user)
 
-    async def _get_updates_watching(
-        self, spec: MethodSpec, params: dict[str, Any], reader: asyncio.StreamReader
-    ) -> Any:
-        """Run getUpdates, abandoning it if the client disconnects while we long-poll."""
-        if not params.get("timeout"):
-            return await self._get_updates(spec, params)
-        work = asyncio.ensure_future(self._get_updates(spec, params, deliver=False))
-        gone = asyncio.ensure_future(reader.read(1))  # EOF here means the client left
-        try:
-            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            work.cancel()
-            gone.cancel()
-            raise
-        if not gone.done():
-            gone.cancel()
-            await asyncio.wait({gone})  # the reader must be free before the next request
-        if not gone.cancelled():  # EOF, or an unexpected pipelined byte: drop the connection
-            work.cancel()
-            await asyncio.wait({work})
-            if not work.cancelled():
-                work.exception()  # retrieved, so asyncio does not log it
-            return _GONE
-        updates = work.result()
-        self._mark_delivered(updates)
-        return updates
-
-    async def _get_updates(
-        self, spec: MethodSpec, params: dict[str, Any], *, deliver: bool = True
-    ) -> list[dict[str, Any]]:
+    async def _get_updates(self, spec: MethodSpec, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook_url:
             raise ApiError(
                 "Conflict: can't use getUpdates method while webhook is active; use "
@@ -1058,8 +835,7 @@ class BotApiServer:
             if updates or remaining <= 0 or self._stopping:
                 break
             await self._wait_changed(remaining)
-        if deliver:
-            self._mark_delivered(updates)
+        self._mark_delivered(updates)
         return updates
 
     def _confirm(self, offset: int) -> None:
@@ -1403,9 +1179,6 @@ class BotApiServer:
         return True
 
 
-_GONE: Any = object()
-
-
 def _update_type(update: dict[str, Any]) -> str:
     return next((key for key in update if key != "update_id"), "")
 
@@ -1453,69 +1226,11 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+def _error_response(exc: ApiError) -> HttpResponse:
+    return HttpResponse.json(exc.error_code, exc.to_json())
 
 
-def _error_response(exc: ApiError) -> tuple[int, bytes, str]:
-    return exc.error_code, _json_bytes(exc.to_json()), "application/json"
-
-
-def _short(params: dict[str, Any]) -> str:
-    text = repr(params)
-    return text if len(text) <= 300 else text[:300] + "..."
-
-
-# -- HTTP/1.1 parsing ------------------------------------------------------------------------
-
-
-class _HttpError(Exception):
-    pass
-
-
-async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
-    """Read one request; ``None`` on a clean EOF between requests."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial.strip():
-            raise _HttpError("truncated request head") from exc
-        return None
-    except asyncio.LimitOverrunError as exc:
-        raise _HttpError("request head too large") from exc
-    lines = head.decode("latin-1").split("\r\n")
-    try:
-        http_method, target, _version = lines[0].split(" ", 2)
-    except ValueError as exc:
-        raise _HttpError(f"bad request line {lines[0]!r}") from exc
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = await _read_chunked(reader)
-    else:
-        length = int(headers.get("content-length", "0") or 0)
-        body = await reader.readexactly(length) if length else b""
-    parts = urllib.parse.urlsplit(target)
-    return _Request(http_method.upper(), parts.path, parts.query, headers, body)
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass  # trailers
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
-
-
-def _parse_body(request: _Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+def _parse_body(request: HttpRequest) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
     params: dict[str, Any] = dict(urllib.parse.parse_qsl(request.query, keep_blank_values=True))
     files: dict[str, UploadedFile] = {}
     content_type = request.headers.get("content-type", "")

@@ -1,20 +1,35 @@
-"""Setting up the world reminder tests need: linked chat users, report drafts in each
-state, and a stand-in for the yearly report form (the real one comes with issue #3)."""
+"""Setting up the world reminder tests need: linked chat users on Telegram or Zalo, report
+drafts in each state, a small stand-in for the yearly report form (4 questions, so counts
+stay readable), and finding the reminders among what a platform carried."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.app import Bot
+from bot.clock import VIETNAM
 from bot.storage.users import ChatUser
 from flows.model import FormRegistry, load_form
 from tests.support.botapi_server import BotApiServer, SentMessage
+from tests.support.zalo_server import ZaloApiServer, ZaloSent
 
 STAND_IN_REPORT = (
     Path(__file__).parent.parent / "fixtures" / "reminder_forms" / "annual_report.yaml"
 )
+# 8 December 2026, 09:00 in Vietnam: the 7-day reminder is due.
+SEVEN_DAYS_LEFT = datetime(2026, 12, 8, 9, 0, tzinfo=VIETNAM).astimezone(UTC)
 REPORT_BUTTON = "cmd:report"
+FACILITIES = [f"DEMO{n:02d}" for n in range(1, 9)]
+# The report button as a line to type on Zalo, in either language.
+REPORT_LINE = re.compile(
+    r"^  1\. (Bắt đầu làm báo cáo|Tiếp tục làm báo cáo|Start the report|Continue the report)$",
+    re.MULTILINE,
+)
 
 
 def stand_in_forms() -> FormRegistry:
@@ -28,7 +43,7 @@ def stand_in_forms() -> FormRegistry:
 
 async def link_user(
     bot: Bot,
-    external_id: int,
+    external_id: int | str,
     facility_code: str,
     now: datetime,
     *,
@@ -50,6 +65,30 @@ async def link_user(
     return linked
 
 
+async def managers_of_facilities(
+    bot: Bot,
+    server: BotApiServer | ZaloApiServer,
+    chats: list[Any],
+    *,
+    channel: str = "telegram",
+    language: str = "vi",
+) -> list[Any]:
+    """A manager in each chat, linked to DEMO01, DEMO02, … in turn, none with a report,
+    each known to the platform as someone who wrote to the bot."""
+    for chat, code in zip(chats, FACILITIES, strict=False):
+        now = bot.dispatcher.clock()
+        await link_user(bot, chat, code, now, channel=channel, language=language)
+    register_chats(server, *chats)
+    return chats
+
+
+def delivery_statuses(db_path: Path) -> Counter[str]:
+    """How many stored reminder deliveries are in each state ("sent", "failed", …)."""
+    with sqlite3.connect(db_path) as connection:
+        rows = connection.execute("SELECT status FROM reminder_deliveries").fetchall()
+    return Counter(status for (status,) in rows)
+
+
 async def save_report(
     bot: Bot,
     facility_code: str,
@@ -69,8 +108,8 @@ async def save_report(
             await store.drafts.set_status(draft.id, "submitted", now)
 
 
-def register_chats(server: BotApiServer, *chat_ids: int) -> None:
-    """Telegram knows a private chat once its user has started the bot."""
+def register_chats(server: BotApiServer | ZaloApiServer, *chat_ids: Any) -> None:
+    """Telegram and Zalo know a private chat once its user has written to the bot."""
     for chat_id in chat_ids:
         server.register_chat(chat_id)
 
@@ -86,3 +125,20 @@ def reminders_in(messages: list[SentMessage]) -> list[SentMessage]:
 
 def reminders_to(server: BotApiServer, chat_id: int) -> list[SentMessage]:
     return reminders_in(server.messages_to(chat_id))
+
+
+def zalo_reminders_to(server: ZaloApiServer, chat_id: str) -> list[ZaloSent]:
+    """The reminders Zalo carried to a chat (Zalo has no buttons: they end with the line
+    to type instead, "1. Start the report")."""
+    return [
+        message
+        for message in server.messages_to(chat_id)
+        if REPORT_LINE.search(message.text or "") and "/reminders off" in (message.text or "")
+    ]
+
+
+def reminders_sent(server: BotApiServer | ZaloApiServer, chat_id: Any) -> list[Any]:
+    """The reminders a chat received, on either platform."""
+    if isinstance(server, ZaloApiServer):
+        return zalo_reminders_to(server, chat_id)
+    return reminders_to(server, chat_id)

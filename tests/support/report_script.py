@@ -1,10 +1,14 @@
 """A yearly report as a rice-noodle maker's manager types it, one message per step.
 
 Used by the end-to-end and console tests and by `bench/report_flow.py`, so they all walk
-the same path through `flows/forms/annual_report.yaml` (numbers typed the Vietnamese way).
+the same path through `flows/forms/annual_report.yaml` (numbers typed the Vietnamese way);
+`stored_reports` reads back what a submission stored, to compare channels.
 """
 
 from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
 
 FULL_REPORT: tuple[str, ...] = (
     "/report",
@@ -58,3 +62,25 @@ NOT_APPLIED: tuple[str, ...] = (
     "-",  # no more detail
     "có",  # wants an adviser to call
 )
+
+
+REPORT_TABLES = ("report_revisions", "report_resources", "report_measures")
+# Row ids and the chat user who submitted differ from one database to another.
+NOT_COMPARED = frozenset({"id", "revision_id", "draft_id", "submitted_by"})
+
+
+def stored_reports(db_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every stored report row, table by table, in order, with every column but those
+    that differ between two databases given the same answers at the same time."""
+    found: dict[str, list[tuple[object, ...]]] = {}
+    with sqlite3.connect(db_path) as connection:
+        for table in REPORT_TABLES:
+            columns = [
+                str(name)
+                for _cid, name, *_rest in connection.execute(f"PRAGMA table_info({table})")
+                if name not in NOT_COMPARED
+            ]
+            found[table] = connection.execute(
+                f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid"
+            ).fetchall()
+    return found

@@ -10,31 +10,31 @@ harness fails the test if the bot made a request Zalo would refuse.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from bot.app import Bot, build, import_register, sample_register_path
+from bot.app import Bot
 from bot.channels.zalo import Backoff, WebhookAddress, ZaloChannel
 from bot.channels.zalo_api import ZaloBotApi
 from bot.clock import Clock
 from bot.settings import Settings
+from flows.model import FormRegistry
+from tests.support.harness import ChannelHarness, texts
 from tests.support.zalo_server import ZaloApiServer, ZaloSent
 
-WAIT = 10.0
+__all__ = ["QUICK", "SECRET", "ZaloHarness", "texts"]
+
 # Retries in tests: the same shape as in production, in tenths of a second.
 QUICK = Backoff(first=0.05, most=0.2, attempts=4)
 SECRET = "webhook-secret-for-tests"
 
 
 @dataclass
-class ZaloHarness:
-    server: ZaloApiServer
-    settings: Settings
-    clock: Clock
-    bot: Bot
-    channel: ZaloChannel
+class ZaloHarness(ChannelHarness[ZaloApiServer, ZaloChannel, ZaloSent]):
     webhook: WebhookAddress | None = None
+    webhook_url: str | None = None
 
     @classmethod
     @asynccontextmanager
@@ -45,76 +45,37 @@ class ZaloHarness:
         *,
         webhook: WebhookAddress | None = None,
         webhook_url: str | None = None,
+        forms: FormRegistry | None = None,
     ) -> AsyncIterator[ZaloHarness]:
-        async with ZaloApiServer() as server:
-            bot = await build(settings, clock)
-            await import_register(bot.database, sample_register_path(), clock())
-            channel = await cls.launch(server, bot, webhook, webhook_url)
-            harness = cls(server, settings, clock, bot, channel, webhook)
-            try:
-                yield harness
-            finally:
-                await harness.shutdown()
-            server.assert_no_violations()
+        async with (
+            ZaloApiServer() as server,
+            cls.serving(
+                server, settings, clock, forms=forms, webhook=webhook, webhook_url=webhook_url
+            ) as harness,
+        ):
+            yield harness
 
-    @staticmethod
-    def channel_for(
-        server: ZaloApiServer,
-        bot: Bot,
-        webhook: WebhookAddress | None = None,
-        webhook_url: str | None = None,
-    ) -> ZaloChannel:
-        return ZaloChannel(
+    @classmethod
+    async def attach(cls, server: ZaloApiServer, bot: Bot, **options: Any) -> ZaloChannel:
+        webhook: WebhookAddress | None = options.get("webhook")
+        channel = ZaloChannel(
             bot.dispatcher,
             ZaloBotApi(server.token, server.base_url, timeout=1.0),
             poll_timeout=1,
             webhook=webhook,
             webhook_secret=SECRET if webhook else None,
-            webhook_url=webhook_url,
+            webhook_url=options.get("webhook_url"),
             backoff=QUICK,
             send_rate=1000,
             stop_grace=0.05,
         )
-
-    @classmethod
-    async def launch(
-        cls,
-        server: ZaloApiServer,
-        bot: Bot,
-        webhook: WebhookAddress | None = None,
-        webhook_url: str | None = None,
-    ) -> ZaloChannel:
-        channel = cls.channel_for(server, bot, webhook, webhook_url)
         await channel.start()
         bot.senders["zalo"] = channel
         return channel
 
-    async def shutdown(self) -> None:
-        await self.channel.stop()
-        await self.bot.close()
-
-    async def restart(self) -> None:
-        """Stop the bot as a process would stop, then start a new one on the same file."""
-        await self.shutdown()
-        self.bot = await build(self.settings, self.clock)
-        self.channel = await self.launch(self.server, self.bot, self.webhook)
-
-    async def settle(self, handled_before: int, count: int = 1) -> None:
-        await self.server.wait_until(
-            lambda: self.channel.updates_handled >= handled_before + count,
-            WAIT,
-            what=f"the bot to handle {count} Zalo message(s)",
-        )
-
-    async def deliver(self, chat_id: str, inject: Callable[[], object]) -> list[ZaloSent]:
-        """Run `inject` (a user's doing on the server); return what the bot sent back."""
-        index, handled = len(self.server.sent), self.channel.updates_handled
-        inject()
-        await self.settle(handled)
-        return self.server.messages_to(chat_id)[len(self._before(chat_id, index)) :]
-
-    def _before(self, chat_id: str, index: int) -> list[ZaloSent]:
-        return [message for message in self.server.sent[:index] if message.chat_id == chat_id]
+    def attach_options(self) -> dict[str, Any]:
+        # The webhook is registered with Zalo once; a restarted bot only listens again.
+        return {"webhook": self.webhook}
 
     async def say(self, user_id: str, text: str) -> list[ZaloSent]:
         """Send a text as the user; return what the bot sent back to that chat."""
@@ -123,8 +84,3 @@ class ZaloHarness:
     async def deliver_again(self, user_id: str, message_id: str) -> list[ZaloSent]:
         """Zalo delivers a message a second time (same message_id)."""
         return await self.deliver(user_id, lambda: self.server.repeat(message_id))
-
-
-def texts(messages: list[ZaloSent]) -> str:
-    """Everything the user would read, joined, for simple assertions."""
-    return "\n".join(message.text or "" for message in messages)

@@ -1,6 +1,7 @@
 """A fake Zalo Bot API server for end-to-end tests.
 
-It runs on the test's event loop, on 127.0.0.1 and a port the system picks, and behaves
+It runs on the test's event loop, on 127.0.0.1 and a port the system picks (serving and
+observing through `tests.support.loopback`, shared with the Telegram server), and behaves
 as `tests/fixtures/zalo-bot-api.md` describes the platform: every method is a POST of a
 JSON object to `/bot{TOKEN}/{method}`; answers are `{"ok": true, "result": ...}` or
 `{"ok": false, "error_code": N, "description": ...}`; `getUpdates` (timeout as a string)
@@ -27,19 +28,16 @@ Failures a test asks for (`fail_next`, `stall_next`, `block_user`) go to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import itertools
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any
 
-from bot.httpserver import HttpRequest, HttpResponse, HttpServer
-
-T = TypeVar("T")
+from bot.httpserver import HttpRequest, HttpResponse
+from tests.support.loopback import InjectedFailure, LoopbackPlatform, Violation
 
 TEXT_LIMIT = 2000
 LONG_POLL_CAP = 1.0
@@ -63,17 +61,6 @@ METHODS: dict[str, dict[str, bool]] = {
 _LOOPBACK_HTTP = ("http://127.0.0.1:", "http://localhost:")
 
 
-class Violation(NamedTuple):
-    method: str
-    description: str
-    body: dict[str, Any]
-
-
-class InjectedFailure(NamedTuple):
-    method: str
-    description: str
-
-
 @dataclass
 class ZaloSent:
     """A message the bot sent, in the order the server accepted them."""
@@ -84,6 +71,16 @@ class ZaloSent:
     message_id: str
     text: str | None = None
     photo: str | None = None
+
+    @property
+    def plain_text(self) -> str | None:
+        """What the user reads, as `SentMessage.plain_text` (Zalo texts carry no markup)."""
+        return self.text
+
+    @property
+    def is_edit(self) -> bool:
+        """Zalo's Bot API cannot edit a message."""
+        return False
 
 
 @dataclass
@@ -96,6 +93,8 @@ class _Fault:
     html: bool = False
     stall: float = 0.0
     retry_after: int | None = None
+    # Only calls to this chat fail; None: any call of the method.
+    chat_id: str | None = None
 
 
 class _Refusal(Exception):
@@ -106,28 +105,23 @@ class _Refusal(Exception):
         self.status = status
 
 
-@dataclass
-class ZaloApiServer:
-    token: str = "1234567890:ZALO-TEST-TOKEN"
-    long_poll_cap: float = LONG_POLL_CAP
+class ZaloApiServer(LoopbackPlatform[ZaloSent]):
+    platform = "Zalo"
 
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    sent: list[ZaloSent] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
-    injected_failures: list[InjectedFailure] = field(default_factory=list)
-    webhook_url: str = ""
-    webhook_secret: str = ""
-    # user id -> display name; in a private chat the chat id is the user's id.
-    users: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self, token: str = "1234567890:ZALO-TEST-TOKEN", *, long_poll_cap: float = LONG_POLL_CAP
+    ) -> None:
+        super().__init__()
+        self.token = token
+        self.long_poll_cap = long_poll_cap
+        self.webhook_url = ""
+        self.webhook_secret = ""
+        # user id -> display name; in a private chat the chat id is the user's id.
+        self.users: dict[str, str] = {}
         self._pending: list[dict[str, Any]] = []
         self._history: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
-        self._blocked: set[str] = set()
         self._faults: list[_Fault] = []
-        self._changed = asyncio.Event()
-        self._http = HttpServer(self._respond)
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -139,28 +133,16 @@ class ZaloApiServer:
             "sendChatAction": self._send_chat_action,
         }
 
-    # -- life cycle
-
-    async def __aenter__(self) -> ZaloApiServer:
-        await self._http.start("127.0.0.1", 0)
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._notify()
-        await self._http.stop()
-
     @property
     def base_url(self) -> str:
         """For `ZaloBotApi(token, base_url)` and SXSH_ZALO_BASE_URL (the token follows)."""
-        host, port = self._http.address
-        return f"http://{host}:{port}/bot"
+        return f"http://127.0.0.1:{self.port}/bot"
 
     # -- the world
+
+    def register_chat(self, user_id: str, display_name: str | None = None) -> None:
+        """The user wrote to the bot before: Zalo can deliver to their chat."""
+        self.users.setdefault(user_id, display_name or f"Người dùng {user_id}")
 
     def make_update(
         self,
@@ -217,15 +199,17 @@ class ZaloApiServer:
     def send_unsupported(self, user_id: str) -> str:
         return self._queue(self.make_update(user_id, "message.unsupported.received"))
 
+    def latest_from(self, user_id: str) -> str:
+        """The id of the user's latest message (to deliver it again)."""
+        return next(
+            message_id
+            for message_id, update in reversed(self._history.items())
+            if update["message"]["from"]["id"] == user_id
+        )
+
     def repeat(self, message_id: str) -> None:
         """Deliver an update a second time, as Zalo may."""
         self._queue(copy.deepcopy(self._history[message_id]))
-
-    def block_user(self, user_id: str) -> None:
-        self._blocked.add(user_id)
-
-    def unblock_user(self, user_id: str) -> None:
-        self._blocked.discard(user_id)
 
     def fail_next(
         self,
@@ -236,80 +220,38 @@ class ZaloApiServer:
         error_code: int | None = None,
         html: bool = False,
         retry_after: int | None = None,
+        chat_id: str | None = None,
     ) -> None:
-        """The next `times` calls of `method` fail: HTTP `status` with an ok:false body
-        (`error_code` defaults to the status; status 200 gives ok:false with HTTP 200),
-        or a proxy's HTML error page with `html`."""
+        """The next `times` calls of `method` (to `chat_id` if given) fail: HTTP `status`
+        with an ok:false body (`error_code` defaults to the status; status 200 gives
+        ok:false with HTTP 200), or a proxy's HTML error page with `html`."""
         code = error_code if error_code is not None else status
         try:
             description = HTTPStatus(code).phrase
         except ValueError:
             description = "Error"
         self._faults.append(
-            _Fault(method, status, code, description, times, html, 0.0, retry_after)
+            _Fault(method, status, code, description, times, html, 0.0, retry_after, chat_id)
         )
 
     def clear_faults(self, method: str) -> None:
         """Forget the failures still waiting for `method`: the platform is back."""
         self._faults = [fault for fault in self._faults if fault.method != method]
 
-    def stall_next(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Hold the next answers to `method` for `seconds` (longer than the bot waits):
-        a call the bot gives up on is dropped unanswered."""
-        self._faults.append(_Fault(method, 200, 0, "stalled", times, stall=seconds))
+    def stall_next(
+        self, method: str, seconds: float, *, times: int = 1, chat_id: str | None = None
+    ) -> None:
+        """Hold the next answers to `method` (to `chat_id` if given) for `seconds` (longer
+        than the bot waits): a call the bot gives up on is dropped unanswered."""
+        self._faults.append(
+            _Fault(method, 200, 0, "stalled", times, stall=seconds, chat_id=chat_id)
+        )
 
     # -- observing
-
-    def messages_to(self, chat_id: str) -> list[ZaloSent]:
-        return [message for message in self.sent if message.chat_id == chat_id]
-
-    def calls_to(self, method: str) -> list[dict[str, Any]]:
-        return [body for name, body in self.calls if name == method]
 
     @property
     def pending(self) -> int:
         return len(self._pending)
-
-    def assert_no_violations(self) -> None:
-        if self.violations:
-            lines = "\n".join(
-                f"  {v.method}: {v.description} {v.body!r:.200}" for v in self.violations
-            )
-            raise AssertionError(f"the bot made requests Zalo refuses:\n{lines}")
-
-    async def wait_until(
-        self, predicate: Callable[[], T | None], timeout: float = 5.0, *, what: str = "it"
-    ) -> T:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = [name for name, _ in self.calls[-8:]]
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}; calls {recent}")
-            # Short steps: what the test waits for (the bot's bookkeeping after a reply)
-            # often changes just after the last request, with no request to wake us.
-            await self._wait_changed(min(remaining, 0.02))
-
-    async def wait_for_messages(
-        self, chat_id: str, count: int = 1, timeout: float = 5.0, *, since: int = 0
-    ) -> list[ZaloSent]:
-        def found() -> list[ZaloSent] | None:
-            new = [m for m in self.sent[since:] if m.chat_id == chat_id]
-            return new if len(new) >= count else None
-
-        return await self.wait_until(found, timeout, what=f"{count} message(s) to {chat_id}")
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def _wait_changed(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
 
     # -- HTTP
 
@@ -319,7 +261,7 @@ class ZaloApiServer:
             body = self._check(request, method)
             fault = self._take_fault(method, body)
             if fault is not None:
-                return await self._fail(fault)
+                return await self._fail(fault, body)
             result = await self._handlers[method](body)
         except _Refusal as refusal:
             return _error(refusal)
@@ -383,19 +325,19 @@ class ZaloApiServer:
                 raise _Refusal(400, "Bad Request: secret_token must have 8 to 256 characters")
 
     def _take_fault(self, method: str, body: dict[str, Any]) -> _Fault | None:
+        chat_id = body.get("chat_id")
         for fault in self._faults:
-            if fault.method == method:
+            if fault.method == method and fault.chat_id in (None, chat_id):
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
                 return fault
-        chat_id = body.get("chat_id")
         if method.startswith("send") and chat_id in self._blocked:
             return _Fault(method, 200, 403, "Forbidden: the user has blocked the bot", 1)
         return None
 
-    async def _fail(self, fault: _Fault) -> HttpResponse:
-        self.injected_failures.append(InjectedFailure(fault.method, fault.description))
+    async def _fail(self, fault: _Fault, body: dict[str, Any]) -> HttpResponse:
+        self.injected_failures.append(InjectedFailure(fault.method, fault.description, body))
         if fault.stall:
             await asyncio.sleep(fault.stall)
             raise _Refusal(504, "Gateway Timeout", 504)
