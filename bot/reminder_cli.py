@@ -94,55 +94,6 @@ async def command(settings: Settings, args: argparse.Namespace) -> int:
     return await _send_due(settings, args.lang)
 
 
-@asynccontextmanager
-async def _telegram_sender(bot: Bot, settings: Settings, lang: str) -> AsyncIterator[None]:
-    from telegram.error import TelegramError
-
-    from bot.channels.telegram import TELEGRAM, TelegramChannel
-    from bot.cli import CliError
-
-    assert settings.telegram_token is not None
-    channel = TelegramChannel(
-        bot.dispatcher,
-        settings.telegram_token.get_secret_value(),
-        settings.telegram_base_url,
-        send_rate=settings.send_rate,
-    )
-    try:
-        try:
-            await channel.application.initialize()
-        except TelegramError as error:
-            raise CliError(tr(lang, "Telegram refused the token: {error}", error=error)) from error
-        bot.senders[TELEGRAM] = channel
-        yield
-    finally:
-        await channel.application.shutdown()
-
-
-@asynccontextmanager
-async def _zalo_sender(bot: Bot, settings: Settings, lang: str) -> AsyncIterator[None]:
-    from bot.channels.zalo import ZALO, ZaloChannel
-    from bot.channels.zalo_api import ZaloBotApi, ZaloError
-    from bot.cli import CliError
-
-    assert settings.zalo_token is not None
-    api = ZaloBotApi(settings.zalo_token.get_secret_value(), settings.zalo_base_url)
-    try:
-        try:
-            await api.get_me()
-        except ZaloError as error:
-            # Zalo being down only fails this run's sends; a refused token fails them all.
-            if not error.retryable:
-                raise CliError(
-                    tr(lang, "Zalo refused the bot's settings ({error})", error=str(error))
-                ) from error
-        # Not started: it sends, and leaves polling and the webhook to `sxsh-bot run`.
-        bot.senders[ZALO] = ZaloChannel(bot.dispatcher, api, send_rate=settings.send_rate)
-        yield
-    finally:
-        await api.aclose()
-
-
 def parse_local_time(text: str, zone: ZoneInfo) -> datetime | None:
     for pattern in TIME_FORMATS:
         try:
