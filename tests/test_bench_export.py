@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+from tests.support.bench import run_quick
 
 
 def test_the_quick_export_benchmark_prints_times_memory_and_ratios(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SXSH_")}
-    finished = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "export.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=110,
-    )
-    assert finished.returncode == 0, finished.stderr
-    lines = finished.stdout.splitlines()
+    printed = run_quick("export.py", cwd=tmp_path)
+    lines = printed.splitlines()
     assert lines[0].startswith("sxsh-bot export benchmark: 2,000 facilities")
     rows = {line[:24].strip(): line[24:].split() for line in lines[2:-1]}
     assert set(rows) == {

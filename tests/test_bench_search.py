@@ -4,24 +4,13 @@ bare FTS5 baseline measured in the same run."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.bench import run_quick
 
 
 def test_the_quick_search_benchmark_prints_p50_and_p95_for_both_and_their_ratios() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "search.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
+    printed = run_quick("search.py", timeout=90)
+    lines = printed.splitlines()
     assert "× 3 rounds" in lines[0]
     for row in ("library search (µs)", "bare FTS5 query (µs)"):
         line = next(line for line in lines if line.startswith(row))
