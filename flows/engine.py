@@ -295,19 +295,32 @@ def progress(
     context: Mapping[str, object],
     values: Mapping[str, object] | None = None,
 ) -> tuple[int, int]:
-    """(answered, asked) over the questions relevant now: "12 of 20 questions".
+    """(answered, to ask) over the questions that may still be asked: "12 of 20 questions".
 
-    `values` are the effective answers when the caller has them already.
+    A question counts while its relevance is still open — it reads an answer not given
+    yet — so the total starts at the longest path through the form and only shrinks as
+    answers close branches; a total that grew as the manager answered would promise a
+    short form and then break that promise. `values` are the effective answers when the
+    caller has them already.
     """
     if values is None:
         values = effective_answers(form, answers, context)
-    relevant = [
-        question
-        for question in form.questions
-        if question.asks_user and question.type != "note" and is_relevant(form, question, values)
-    ]
-    done = sum(1 for question in relevant if question.name in answers)
-    return done, len(relevant)
+    open_names: set[str] = set()  # names whose value may still come
+    counted = 0
+    done = 0
+    for question in form.questions:
+        expression = form.expression(question, "relevant")
+        possible = (
+            expression is None or expression.is_true(values) or bool(expression.names & open_names)
+        )
+        if not possible:
+            continue
+        if values.get(question.name) is None and question.name not in answers:
+            open_names.add(question.name)
+        if question.asks_user and question.type != "note":
+            counted += 1
+            done += question.name in answers and is_relevant(form, question, values)
+    return done, counted
 
 
 # ---------------------------------------------------------------- the engine

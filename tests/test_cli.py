@@ -150,6 +150,6 @@ def test_the_console_demo_opens_on_the_first_question_without_a_token(tmp_path: 
         timeout=60,
     )
     assert finished.returncode == 0, finished.stderr
-    assert "(1/6) Họ và tên người phụ trách SXSH" in finished.stdout
-    assert "(2/6) Chức vụ" in finished.stdout
+    assert "(1/7) Họ và tên người phụ trách SXSH" in finished.stdout
+    assert "(2/7) Chức vụ" in finished.stdout
     assert (tmp_path / "sxsh-demo.db").exists()

@@ -25,6 +25,7 @@ from flows.engine import (
     Submitted,
     Summary,
     TextInput,
+    decode_answers,
     progress,
 )
 from flows.model import Form, FormError, FormRegistry, load_form
@@ -345,15 +346,18 @@ def test_resuming_starts_at_the_first_unanswered_question(form: Form) -> None:
     assert isinstance(events[0], Prompt) and events[0].question.name == "staff_trained"
 
 
-def test_progress_counts_only_questions_relevant_now(form: Form) -> None:
+def test_progress_counts_the_longest_path_still_open_and_only_shrinks(form: Form) -> None:
     session = Session(form)
     session.start()
+    assert progress(form, {}, CONTEXT) == (0, 9)
     session.send("2026")
-    session.send("không")
-    from flows.engine import decode_answers
-
-    answers = decode_answers(form, session.stored)
-    assert progress(form, answers, CONTEXT) == (2, 5)
+    session.send("có")
+    session.send("2")  # equipment only: the housekeeping note is closed
+    assert progress(form, decode_answers(form, session.stored), CONTEXT) == (3, 8)
+    session.send(BackInput())
+    session.send(BackInput())
+    session.send("không")  # the whole measures branch closes
+    assert progress(form, decode_answers(form, session.stored), CONTEXT) == (2, 5)
 
 
 def test_the_builtin_forms_all_load() -> None:

@@ -217,7 +217,7 @@ async def test_text_inside_an_open_form_is_an_answer_not_a_question(
     manager = await linked(bot, "DEMO01")
     await manager.say("/profile")
     reply = shown(await manager.say("nuoc thai bun"))
-    assert "(2/6)" in reply
+    assert "(2/7)" in reply
     assert questions_asked(settings) == []
 
 

@@ -38,7 +38,7 @@ async def test_a_manager_links_with_a_code_and_is_greeted_by_the_facilitys_name(
     chat = Chat(bot)
     reply = await chat.say(f"/start {code}")
     assert "Xin chào Cơ sở sản xuất bún phở Mẫu Tam Thanh!" in reply
-    assert "(1/6) Họ và tên người phụ trách SXSH" in reply
+    assert "(1/7) Họ và tên người phụ trách SXSH" in reply
 
 
 async def test_the_code_can_be_typed_in_lower_case_with_spaces_instead_of_dashes(
@@ -103,7 +103,7 @@ async def test_cancel_keeps_the_draft_and_the_form_resumes_at_the_first_unanswer
     reply = await chat.say("/cancel")
     assert "/profile" in reply
     assert stored_answers(settings)["contact_name"] == '"Nguyễn Thị Hoa"'
-    assert "(2/6) Chức vụ" in await chat.say("/profile")
+    assert "(2/7) Chức vụ" in await chat.say("/profile")
 
 
 async def test_a_restart_in_the_middle_of_a_form_resumes_where_it_was(
@@ -117,7 +117,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_where_it_was(
     restarted = await build(settings, clock)
     try:
         reply = await Chat(restarted).say("0912 345 678")
-        assert "(4/6) Sản phẩm chính" in reply
+        assert "(4/7) Sản phẩm chính" in reply
         assert stored_answers(settings)["contact_phone"] == '"0912 345 678"'
     finally:
         await restarted.close()
@@ -142,7 +142,7 @@ async def test_a_photo_gets_a_polite_request_for_text_and_the_form_stays(
     await chat.say(await invitation_for(bot, "DEMO01", clock()))
     replies = await bot.dispatcher.handle(Inbound("console", "manager", "manager", "other"))
     assert "bằng chữ" in replies[0].text
-    assert "(2/6)" in await chat.say("Nguyễn Thị Hoa")
+    assert "(2/7)" in await chat.say("Nguyễn Thị Hoa")
 
 
 async def test_a_bad_answer_gets_a_message_in_the_users_language_and_loses_nothing(

@@ -83,7 +83,7 @@ async def test_status_follows_the_report_from_not_started_to_sent_and_counts_the
     assert "Báo cáo kết quả SXSH năm 2026 — Cơ sở sản xuất bún phở Mẫu Tam Thanh:" in status
     assert "Chưa bắt đầu." in status and "còn 14 ngày" in status
     await answer(chat, NOT_APPLIED[:4])
-    assert "Đang soạn: đã trả lời 3/4 câu hỏi." in await chat.say("/status")
+    assert "Đang soạn: đã trả lời 3/40 câu hỏi." in await chat.say("/status")
     await answer(chat, (*NOT_APPLIED[4:], SUBMIT))
     clock.now = vietnam(2026, 12, 14, 8, 30)
     status = await chat.say("/status")

@@ -35,7 +35,7 @@ async def test_the_deep_link_code_links_the_manager_and_the_first_question_appea
     replies = await telegram.say(MANAGER, f"/start {code}")
     shown = texts(replies)
     assert "Xin chào Cơ sở sản xuất bún phở Mẫu Tam Thanh!" in shown
-    assert "(1/6) Họ và tên người phụ trách SXSH" in shown
+    assert "(1/7) Họ và tên người phụ trách SXSH" in shown
 
 
 async def test_a_complete_form_by_typing_and_tapping_is_stored_and_submitted(
@@ -44,7 +44,7 @@ async def test_a_complete_form_by_typing_and_tapping_is_stored_and_submitted(
     await link(telegram, clock)
     await telegram.say(MANAGER, "Hoàng Thị Mai")
     replies = await telegram.say(MANAGER, "Phó giám đốc")
-    assert "(3/6)" in texts(replies)
+    assert "(3/7)" in texts(replies)
     await telegram.say(MANAGER, "0912 345 678")
     replies = await telegram.say(MANAGER, "bánh phở tươi")
     unit_question = replies[-1]
@@ -69,7 +69,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_where_it_was(
     await telegram.say(MANAGER, "Hoàng Thị Mai")
     await telegram.restart()
     replies = await telegram.say(MANAGER, "-")
-    assert "(3/6) Số điện thoại" in texts(replies)
+    assert "(3/7) Số điện thoại" in texts(replies)
     assert answers(settings)["contact_name"] == '"Hoàng Thị Mai"'
 
 
@@ -116,7 +116,7 @@ async def test_photos_stickers_voice_and_locations_get_a_polite_request_for_text
         inject(MANAGER)
         await telegram.settle(handled)
         assert "Vui lòng trả lời bằng chữ" in texts(server.sent[index:])
-    assert "(2/6)" in texts(await telegram.say(MANAGER, "Hoàng Thị Mai"))
+    assert "(2/7)" in texts(await telegram.say(MANAGER, "Hoàng Thị Mai"))
 
 
 async def test_switching_language_with_buttons_changes_the_questions(
@@ -175,7 +175,7 @@ async def test_retry_after_and_server_errors_still_deliver_the_reply_once(
     await link(telegram, clock)
     telegram.server.fail_next("sendMessage", status=429, retry_after=1)
     replies = await telegram.say(MANAGER, "Hoàng Thị Mai")
-    assert [m.plain_text for m in replies if "(2/6)" in (m.plain_text or "")] != []
+    assert [m.plain_text for m in replies if "(2/7)" in (m.plain_text or "")] != []
     telegram.server.fail_next("sendMessage", status=502)
     replies = await telegram.say(MANAGER, "-")
-    assert sum("(3/6)" in (m.plain_text or "") for m in replies) == 1
+    assert sum("(3/7)" in (m.plain_text or "") for m in replies) == 1

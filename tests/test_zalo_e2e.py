@@ -42,7 +42,7 @@ async def test_a_typed_invitation_code_links_the_manager_and_the_first_question_
     assert "mã mời" in texts(await zalo.say(MANAGER, "Xin chào"))
     shown = await link(zalo, clock)
     assert "Xin chào Cơ sở sản xuất bún phở Mẫu Tam Thanh!" in shown
-    assert "(1/6) Họ và tên người phụ trách SXSH" in shown
+    assert "(1/7) Họ và tên người phụ trách SXSH" in shown
 
 
 @pytest.mark.parametrize("script", FORMS, ids=lambda script: script.form_id)
@@ -88,7 +88,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_where_it_was(
     await zalo.say(MANAGER, "Hoàng Thị Mai")
     await zalo.restart()
     replies = await zalo.say(MANAGER, "-")
-    assert "(3/6) Số điện thoại" in texts(replies)
+    assert "(3/7) Số điện thoại" in texts(replies)
     assert stored_answers(settings, "facility_profile")["contact_name"] == '"Hoàng Thị Mai"'
 
 
@@ -103,7 +103,7 @@ async def test_a_repeated_delivery_changes_nothing_and_sends_nothing(
     answers = stored_answers(settings, "facility_profile")
     assert answers["contact_name"] == '"Hoàng Thị Mai"'
     assert answers["contact_role"] == '"Giám đốc"'
-    assert "(3/6)" in texts(await zalo.say(MANAGER, "/profile"))
+    assert "(3/7)" in texts(await zalo.say(MANAGER, "/profile"))
 
 
 async def test_photos_stickers_and_unsupported_messages_get_a_polite_request_for_text(
@@ -114,7 +114,7 @@ async def test_photos_stickers_and_unsupported_messages_get_a_polite_request_for
     for inject in (server.send_image, server.send_sticker, server.send_unsupported):
         replies = await zalo.deliver(MANAGER, lambda inject=inject: inject(MANAGER))
         assert "Vui lòng trả lời bằng chữ" in texts(replies)
-    assert "(2/6)" in texts(await zalo.say(MANAGER, "Hoàng Thị Mai"))
+    assert "(2/7)" in texts(await zalo.say(MANAGER, "Hoàng Thị Mai"))
 
 
 async def test_a_reply_longer_than_2000_characters_is_split_without_losing_words(
@@ -174,7 +174,7 @@ async def test_errors_while_sending_are_retried_and_each_reply_arrives_once(
     for step, (failure, answer) in enumerate(zip(failures, answers, strict=True), start=2):
         zalo.server.fail_next("sendMessage", **failure)
         replies = await zalo.say(MANAGER, answer)
-        assert [f"({step}/6)" in (message.text or "") for message in replies] == [True]
+        assert [f"({step}/7)" in (message.text or "") for message in replies] == [True]
     assert len(zalo.server.injected_failures) == len(failures)
 
 
@@ -182,7 +182,7 @@ async def test_a_send_that_times_out_is_tried_again(zalo: ZaloHarness, clock: Fa
     await link(zalo, clock)
     zalo.server.stall_next("sendMessage", seconds=3)
     replies = await zalo.say(MANAGER, "Hoàng Thị Mai")
-    assert sum("(2/6)" in (message.text or "") for message in replies) == 1
+    assert sum("(2/7)" in (message.text or "") for message in replies) == 1
 
 
 async def test_polling_survives_errors_and_timeouts_and_then_answers(
@@ -198,7 +198,7 @@ async def test_polling_survives_errors_and_timeouts_and_then_answers(
         lambda: len(server.injected_failures) == 5, 15, what="the poller to meet every failure"
     )
     replies = await zalo.say(MANAGER, "Hoàng Thị Mai")
-    assert "(2/6)" in texts(replies)
+    assert "(2/7)" in texts(replies)
 
 
 async def test_polling_starts_by_removing_a_webhook_left_behind(
@@ -231,4 +231,4 @@ async def test_stopping_while_a_message_is_being_answered_finishes_it_first(
     zalo.channel.stop_grace = 1.0
     await zalo.restart()
     assert stored_answers(settings, "facility_profile")["contact_name"] == '"Hoàng Thị Mai"'
-    assert "(2/6)" in texts(zalo.server.messages_to(MANAGER))
+    assert "(2/7)" in texts(zalo.server.messages_to(MANAGER))

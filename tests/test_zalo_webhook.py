@@ -81,11 +81,11 @@ async def test_a_call_with_the_right_secret_is_answered_whether_bare_or_wrapped(
     code = await invitation_for(zalo.bot, "DEMO01", clock())
     status, sent = await post(zalo, zalo.server.make_update(MANAGER, text=code))
     assert status == 200
-    assert "(1/6) Họ và tên người phụ trách SXSH" in texts(sent)
+    assert "(1/7) Họ và tên người phụ trách SXSH" in texts(sent)
     wrapped = {"ok": True, "result": zalo.server.make_update(MANAGER, text="Hoàng Thị Mai")}
     status, sent = await post(zalo, wrapped)
     assert status == 200
-    assert "(2/6) Chức vụ" in texts(sent)
+    assert "(2/7) Chức vụ" in texts(sent)
 
 
 async def test_a_message_posted_twice_is_answered_once(

@@ -92,7 +92,7 @@ async def test_a_telegram_user_and_a_zalo_user_of_one_facility_share_its_draft_a
     await both.telegram.say(ON_TELEGRAM, "Phó giám đốc")
     zalo_code = await invitation_for(both.bot, "DEMO01", clock())
     welcome = zalo_texts(await both.zalo.say(ON_ZALO, zalo_code))
-    assert "(3/6) Số điện thoại" in welcome
+    assert "(3/7) Số điện thoại" in welcome
     for answer in ("0912 345 678", "bánh phở tươi", "4", "12"):
         summary = zalo_texts(await both.zalo.say(ON_ZALO, answer))
     assert "Hoàng Thị Mai" in summary and "Phó giám đốc" in summary
@@ -143,19 +143,19 @@ async def test_zalo_failing_for_a_while_neither_stops_telegram_nor_loses_zalo_an
     zalo = both.zalo.server
     zalo.fail_next("getUpdates", 503, times=1000)
     await zalo.wait_until(lambda: len(zalo.injected_failures) >= 3, what="Zalo polls to fail")
-    assert "(2/6)" in telegram_texts(await both.telegram.say(ON_TELEGRAM, "Nguyễn Văn An"))
+    assert "(2/7)" in telegram_texts(await both.telegram.say(ON_TELEGRAM, "Nguyễn Văn An"))
     zalo.send_text(ON_ZALO, "Hoàng Thị Mai")
     # Zalo comes back, but refuses every try of the reply to that message.
     zalo.fail_next("sendMessage", 500, times=QUICK.attempts)
     handled = both.zalo.channel.updates_handled
     zalo.clear_faults("getUpdates")
     await both.zalo.settle(handled)
-    assert "(2/6)" not in zalo_texts(zalo.messages_to(ON_ZALO))
+    assert "(2/7)" not in zalo_texts(zalo.messages_to(ON_ZALO))
     assert stored_answers(settings, "facility_profile", "DEMO02") == {
         "contact_name": '"Hoàng Thị Mai"'
     }
-    assert "(3/6)" in zalo_texts(await both.zalo.say(ON_ZALO, "-"))
-    assert "(3/6)" in telegram_texts(await both.telegram.say(ON_TELEGRAM, "-"))
+    assert "(3/7)" in zalo_texts(await both.zalo.say(ON_ZALO, "-"))
+    assert "(3/7)" in telegram_texts(await both.telegram.say(ON_TELEGRAM, "-"))
 
 
 async def test_a_mixed_fan_out_reminds_each_user_once_on_the_channel_they_use(
