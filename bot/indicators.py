@@ -18,10 +18,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from bot.i18n import N_
+from flows.numbers import format_decimal, format_percent
 
 AWARE_TARGET = Decimal(90)
 APPLYING_TARGET = Decimal(50)
 SAVING_TARGET = (Decimal(8), Decimal(13))
+
+
+def target_text(low: Decimal, high: Decimal | None = None) -> str:
+    """A target as people read it: "90%", or a range "8–13%"."""
+    if high is None:
+        return format_percent(low)
+    return f"{format_decimal(low)}–{format_percent(high)}"
+
+
 UNIT_TARGET = Decimal(70)
 # The report's resources, in the form's order.
 RESOURCES = ("electricity", "fuel", "water", "material")
@@ -200,14 +210,14 @@ class Indicators:
     def states(self) -> dict[str, TargetState]:
         """Each indicator against its target."""
         return {
-            "aware": _state(self.aware_share.value, AWARE_TARGET),
-            "applying": _state(self.applying_share.value, APPLYING_TARGET),
-            "saving": _state(self.overall_saving.value, SAVING_TARGET[0]),
-            "unit": _state(self.unit_share.value, UNIT_TARGET),
+            "aware": target_state(self.aware_share.value, AWARE_TARGET),
+            "applying": target_state(self.applying_share.value, APPLYING_TARGET),
+            "saving": target_state(self.overall_saving.value, SAVING_TARGET[0]),
+            "unit": target_state(self.unit_share.value, UNIT_TARGET),
         }
 
 
-def _state(value: Decimal | None, target: Decimal) -> TargetState:
+def target_state(value: Decimal | None, target: Decimal) -> TargetState:
     if value is None:
         return TargetState.NO_DATA
     return TargetState.REACHED if value >= target else TargetState.BELOW

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from bot.access import commune_name
 from bot.clock import VIETNAM
@@ -27,6 +26,7 @@ from bot.indicators import (
     Breakdown,
     Indicators,
     compute,
+    target_text,
 )
 from bot.sheets import (
     ANNUAL_REPORT_FORM,
@@ -39,7 +39,6 @@ from bot.sheets import (
 from bot.storage.facilities import Facility
 from bot.storage.snapshot import FacilityFilter
 from flows.model import Form
-from flows.numbers import format_decimal
 from knowledge.library import TECHNIQUES
 
 ASSESSMENT_FORM = "self_assessment"
@@ -198,12 +197,8 @@ def measures_sheet(context: SheetContext) -> Sheet:
 # ---------------------------------------------------------------- indicators
 
 
-def _target(value: Decimal) -> str:
-    return format_decimal(value) + "%"
-
-
 def indicator_columns() -> list[Column]:
-    saving_range = f"{format_decimal(SAVING_TARGET[0])}–{_target(SAVING_TARGET[1])}"
+    saving_range = target_text(*SAVING_TARGET)
     return [
         Column("Cấp", note="Phạm vi xuất / Xã/phường / Ngành"),
         Column("Mã"),
@@ -215,9 +210,9 @@ def indicator_columns() -> list[Column]:
         Column("Chưa báo cáo", ColumnType.INTEGER),
         Column("Trong đó đang soạn", ColumnType.INTEGER),
         Column("Nhận thức SXSH (số cơ sở)", ColumnType.INTEGER),
-        Column(f"Nhận thức SXSH (%) — mục tiêu {_target(AWARE_TARGET)}", ColumnType.PERCENT),
+        Column(f"Nhận thức SXSH (%) — mục tiêu {target_text(AWARE_TARGET)}", ColumnType.PERCENT),
         Column("Áp dụng SXSH (số cơ sở)", ColumnType.INTEGER),
-        Column(f"Áp dụng SXSH (%) — mục tiêu {_target(APPLYING_TARGET)}", ColumnType.PERCENT),
+        Column(f"Áp dụng SXSH (%) — mục tiêu {target_text(APPLYING_TARGET)}", ColumnType.PERCENT),
         *(
             Column(f"Tiết kiệm {tr('vi', RESOURCE_LABELS[resource])} (%)", ColumnType.PERCENT)
             for resource in RESOURCES
@@ -227,7 +222,7 @@ def indicator_columns() -> list[Column]:
         Column("Cơ sở vừa và lớn", ColumnType.INTEGER),
         Column("Có bộ phận SXSH chuyên trách (số cơ sở)", ColumnType.INTEGER),
         Column(
-            f"Có bộ phận SXSH chuyên trách (%) — mục tiêu {_target(UNIT_TARGET)}",
+            f"Có bộ phận SXSH chuyên trách (%) — mục tiêu {target_text(UNIT_TARGET)}",
             ColumnType.PERCENT,
         ),
     ]

@@ -33,12 +33,15 @@ from bot.indicators import (
     Breakdown,
     Indicators,
     Share,
+    TargetState,
     compute,
+    target_state,
+    target_text,
 )
 from bot.messages import Attachment, Button, Outbound
 from bot.staff import DocumentSender, asked_for, parse_export_data
 from bot.storage.snapshot import FacilityFilter, read_snapshot
-from flows.numbers import format_decimal, format_percent
+from flows.numbers import format_percent
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +66,15 @@ def scope_words(lang: str, scope: FacilityFilter) -> str:
     return where
 
 
-def _target_text(low: Decimal, high: Decimal | None = None) -> str:
-    if high is None:
-        return format_percent(low)
-    return f"{format_decimal(low)}–{format_percent(high)}"
+_MARKS = {
+    TargetState.NO_DATA: N_("no data"),
+    TargetState.REACHED: N_("✅ reached"),
+    TargetState.BELOW: N_("✗ not yet"),
+}
 
 
 def _mark(lang: str, value: Decimal | None, target: Decimal) -> str:
-    if value is None:
-        return tr(lang, "no data")
-    return tr(lang, "✅ reached") if value >= target else tr(lang, "✗ not yet")
+    return tr(lang, _MARKS[target_state(value, target)])
 
 
 def _share(share: Share) -> str:
@@ -118,14 +120,14 @@ def summary_text(
             lang,
             "1. Aware of SXSH: {value} — target {target} {mark}",
             value=_share(figures.aware_share),
-            target=_target_text(AWARE_TARGET),
+            target=target_text(AWARE_TARGET),
             mark=_mark(lang, figures.aware_share.value, AWARE_TARGET),
         ),
         tr(
             lang,
             "2. Applying SXSH: {value} — target {target} {mark}",
             value=_share(figures.applying_share),
-            target=_target_text(APPLYING_TARGET),
+            target=target_text(APPLYING_TARGET),
             mark=_mark(lang, figures.applying_share.value, APPLYING_TARGET),
         ),
         tr(
@@ -134,7 +136,7 @@ def summary_text(
             "{count}) — target {target} {mark}",
             value=_average(figures.overall_saving),
             count=figures.overall_saving.count,
-            target=_target_text(*SAVING_TARGET),
+            target=target_text(*SAVING_TARGET),
             mark=_mark(lang, figures.overall_saving.value, SAVING_TARGET[0]),
         ),
     ]
@@ -146,7 +148,7 @@ def summary_text(
             "4. Medium and large facilities with a dedicated SXSH unit: {value} — target "
             "{target} {mark}",
             value=_share(figures.unit_share),
-            target=_target_text(UNIT_TARGET),
+            target=target_text(UNIT_TARGET),
             mark=_mark(lang, figures.unit_share.value, UNIT_TARGET),
         )
     )

@@ -4,7 +4,6 @@ claimed per (user, year, reminder) that makes every message go out once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from datetime import datetime
 
 from bot.clock import from_db, to_db
@@ -92,15 +91,3 @@ class ReminderRepository(Repository):
 
     async def set_opted_out(self, user_id: int, opted_out: bool, now: datetime) -> None:
         await self.set_user_row("reminder_optouts", user_id, opted_out, now)
-
-    async def users_by_external_ids(
-        self, channel: str, external_ids: Collection[str]
-    ) -> list[ChatUser]:
-        if not external_ids:
-            return []
-        marks = ", ".join("?" for _ in external_ids)
-        rows = await self.fetch_all(
-            f"SELECT * FROM users WHERE channel = ? AND external_id IN ({marks}) ORDER BY id",
-            (channel, *external_ids),
-        )
-        return [ChatUser.from_row(row) for row in rows]
