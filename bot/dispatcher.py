@@ -59,6 +59,8 @@ class Turn:
     session: Session
     replies: list[Outbound] = field(default_factory=list)
     _facility: Facility | None = None
+    # Values several modules read in one turn (e.g. the facility profile), read once.
+    memo: dict[str, object] = field(default_factory=dict)
 
     @property
     def lang(self) -> str:
@@ -90,6 +92,7 @@ class Turn:
         if refreshed is not None:
             self.user = refreshed
             self._facility = None
+            self.memo.clear()
 
 
 class Dispatcher:

@@ -212,6 +212,7 @@ class FormRunner:
                 turn, form, draft, result.changes, values, command
             )
             await turn.store.drafts.apply(draft.id, result.changes, turn.user.id, turn.now)
+            turn.memo.pop(form.id, None)
             turn.replies.extend(notices)
         turn.session.form_id = form.id
         turn.session.draft_id = draft.id
@@ -255,7 +256,19 @@ async def base_context(turn: Turn) -> dict[str, object]:
 
 
 async def profile_answers(turn: Turn) -> dict[str, Value]:
-    """The facility profile's answers, decoded ({} before anyone has answered it)."""
+    """The facility profile's answers, decoded ({} before anyone has answered it).
+
+    Read once per turn: every form's context and the report's defaults ask for them.
+    """
+    remembered = turn.memo.get(PROFILE_FORM)
+    if isinstance(remembered, dict):
+        return dict(remembered)
+    answers = await _read_profile_answers(turn)
+    turn.memo[PROFILE_FORM] = answers
+    return dict(answers)
+
+
+async def _read_profile_answers(turn: Turn) -> dict[str, Value]:
     facility_id = turn.user.facility_id
     if facility_id is None or PROFILE_FORM not in turn.dispatcher.forms:
         return {}
